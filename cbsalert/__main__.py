@@ -1,0 +1,3 @@
+from cbsalert.cli import main
+
+main()

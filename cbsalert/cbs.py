@@ -1,0 +1,283 @@
+"""Async client for the AhsayCBS JSON API.
+
+Every operation is ``POST {url}/obs/api/json/{Operation}.do`` with SysUser/SysPwd in the
+JSON body. The HTTP status says little (public clients ignore it); the body's ``Status``
+says whether the call worked. Transport errors, timeouts and 5xx answers are retried with
+exponential backoff and jitter; a ``Status: Error`` answer is the server's final word and
+is not retried.
+
+The system password lives only in the request body built in ``_post``: it is never
+logged, never put into an exception and never shown by ``repr``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from cbsalert.errors import (
+    CbsApiError,
+    CbsAuthError,
+    CbsBadResponseError,
+    CbsUnavailableError,
+)
+from cbsalert.records import BackupJob, BackupSet, Destination, JobProgress, JobReport, RestoreJob
+
+log = logging.getLogger(__name__)
+
+# The read operations cbsalert may call; the simulator refuses to count anything else.
+READ_OPERATIONS = (
+    "ListBackupSets",
+    "GetBackupSet",
+    "ListBackupJobMode",
+    "GetBackupJobReportSummary",
+    "ListRestoreJobStatus",
+    "GetBackupJobProgress",
+)
+# Operations only found under the versioned path.
+_V2_OPERATIONS = frozenset({"GetBackupSet"})
+# Operations that older servers lack; the caller has a fallback for each.
+OPTIONAL_OPERATIONS = frozenset({"ListBackupSets", "GetBackupSet"})
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class CbsClient:
+    """One client per run: it owns the connection pool and the run-wide concurrency bound."""
+
+    def __init__(
+        self,
+        url: str,
+        sys_user: str,
+        sys_password: SecretStr,
+        *,
+        timeout_s: float = 30.0,
+        max_concurrency: int = 8,
+        verify_tls: bool = True,
+        ca_bundle: str | None = None,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.base_url = url.rstrip("/")
+        self._sys_user = sys_user
+        self._sys_password = sys_password
+        self._retries = max(0, retries)
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+        self._semaphore = asyncio.Semaphore(max(1, max_concurrency))
+        self.calls: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()
+        self.unsupported: set[str] = set()
+        verify: Any = ca_bundle if (verify_tls and ca_bundle) else verify_tls
+        limits = httpx.Limits(
+            max_connections=max(1, max_concurrency),
+            max_keepalive_connections=max(1, max_concurrency),
+        )
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            verify=verify,
+            limits=limits,
+            transport=transport,
+            headers={"User-Agent": "cbsalert", "Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"CbsClient(url={self.base_url!r}, sys_user={self._sys_user!r})"
+
+    async def __aenter__(self) -> CbsClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def list_backup_sets(self, login: str) -> list[BackupSet] | None:
+        """The user's backup sets, or ``None`` when the server does not offer the operation."""
+        data = await self._optional("ListBackupSets", {"LoginName": login})
+        if data is None:
+            return None
+        return _records("ListBackupSets", data, BackupSet)
+
+    async def get_destinations(self, login: str, backup_set_id: str) -> list[Destination] | None:
+        """The set's destinations (GetBackupSet v2), or ``None`` when not offered."""
+        params = {"LoginName": login, "BackupSetID": backup_set_id}
+        data = await self._optional("GetBackupSet", params)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise _shape("GetBackupSet", "Data is not an object")
+        settings = data.get("DestinationSettings") or {}
+        entries = settings.get("DestinationList") if isinstance(settings, dict) else None
+        return _records("GetBackupSet", entries or [], Destination)
+
+    async def list_backup_jobs(self, login: str, day: date) -> list[BackupJob]:
+        data = await self.call(
+            "ListBackupJobMode", {"LoginName": login, "BackupDate": day.isoformat()}
+        )
+        return _records("ListBackupJobMode", data, BackupJob)
+
+    async def get_job_report(
+        self,
+        login: str,
+        owner: str,
+        backup_set_id: str,
+        job_id: str,
+        destination_id: str | None,
+    ) -> JobReport:
+        params = {"LoginName": login, "BackupSetID": backup_set_id, "BackupJobID": job_id}
+        if owner:
+            params["Owner"] = owner
+        if destination_id:
+            params["DestinationID"] = destination_id
+        data = await self.call("GetBackupJobReportSummary", params)
+        return _record("GetBackupJobReportSummary", data, JobReport)
+
+    async def list_restore_jobs(self, login: str, owner: str, day: date) -> list[RestoreJob]:
+        params = {"LoginName": login, "RestoreDate": day.isoformat()}
+        if owner:
+            params["Owner"] = owner
+        data = await self.call("ListRestoreJobStatus", params)
+        return _records("ListRestoreJobStatus", data, RestoreJob)
+
+    async def get_job_progress(
+        self, login: str, backup_set_id: str, destination_id: str | None, job_id: str
+    ) -> JobProgress:
+        params = {"LoginName": login, "BackupSetID": backup_set_id, "BackupJobID": job_id}
+        if destination_id:
+            params["DestinationID"] = destination_id
+        data = await self.call("GetBackupJobProgress", params)
+        return _record("GetBackupJobProgress", data, JobProgress)
+
+    # -- transport --------------------------------------------------------------------------
+
+    async def _optional(self, operation: str, params: dict[str, str]) -> Any | None:
+        """Call an operation older servers lack; remember (and say once) when it is missing."""
+        if operation in self.unsupported:
+            return None
+        try:
+            return await self.call(operation, params)
+        except CbsAuthError:
+            raise
+        except CbsApiError as exc:
+            if exc.is_unknown_user:
+                raise
+            self.unsupported.add(operation)
+            log.warning(
+                "the CBS does not offer %s (%s); falling back for the rest of this run",
+                operation,
+                exc.message,
+            )
+            return None
+
+    def url_for(self, operation: str) -> str:
+        version = "2/" if operation in _V2_OPERATIONS else ""
+        return f"{self.base_url}/obs/api/json/{version}{operation}.do"
+
+    async def call(self, operation: str, params: dict[str, str]) -> Any:
+        """POST one operation and return its ``Data``; raises a ``CbsError`` subclass."""
+        attempt = 0
+        while True:
+            try:
+                return await self._post(operation, params)
+            except CbsUnavailableError as exc:
+                if attempt >= self._retries:
+                    self.failures[operation] += 1
+                    raise CbsUnavailableError(
+                        operation, f"{exc.message} (gave up after {attempt + 1} attempts)"
+                    ) from None
+                delay = self._backoff_s * (2**attempt) * (0.5 + random.random())
+                log.info("%s failed (%s); retrying in %.2fs", operation, exc.message, delay)
+                attempt += 1
+                await self._sleep(delay)
+            except CbsApiError:
+                self.failures[operation] += 1
+                raise
+
+    async def _post(self, operation: str, params: dict[str, str]) -> Any:
+        body = {
+            "SysUser": self._sys_user,
+            "SysPwd": self._sys_password.get_secret_value(),
+            **params,
+        }
+        async with self._semaphore:
+            self.calls[operation] += 1
+            try:
+                response = await self._http.post(self.url_for(operation), json=body)
+            except httpx.TimeoutException:
+                raise CbsUnavailableError(operation, "timed out") from None
+            except httpx.HTTPError as exc:
+                # httpx messages name the host at most, never the body.
+                reason = str(exc) or type(exc).__name__
+                raise CbsUnavailableError(operation, f"cannot connect: {reason}") from None
+        return _decode(operation, response)
+
+
+def _decode(operation: str, response: httpx.Response) -> Any:
+    status = response.status_code
+    if status >= 500 or status in (408, 429):
+        raise CbsUnavailableError(operation, f"HTTP {status}: {_snippet(response.text)}")
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise CbsBadResponseError(
+            operation, f"not JSON (HTTP {status}): {_snippet(response.text)}"
+        ) from None
+    if not isinstance(payload, dict):
+        raise _shape(operation, "the answer is not a JSON object")
+    if str(payload.get("Status", "")).upper() != "OK":
+        message = str(payload.get("Message") or "unknown error")[:500]
+        expt = payload.get("ExptType")
+        expt_type = str(expt) if expt is not None else None
+        if "incorrect system username/password" in message.lower():
+            raise CbsAuthError(operation, message, expt_type)
+        if status >= 400 and "Status" not in payload:
+            raise CbsBadResponseError(operation, f"HTTP {status}: {_snippet(response.text)}")
+        raise CbsApiError(operation, message, expt_type)
+    return payload.get("Data")
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text[:200].split())
+
+
+def _shape(operation: str, problem: str) -> CbsBadResponseError:
+    return CbsBadResponseError(operation, f"unexpected answer: {problem}")
+
+
+def _record(operation: str, data: Any, model: type[R]) -> R:
+    if not isinstance(data, dict):
+        raise _shape(operation, f"Data is {type(data).__name__}, expected an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _shape(operation, f"{exc.error_count()} invalid field(s)") from None
+
+
+def _records(operation: str, data: Any, model: type[R]) -> list[R]:
+    if data is None or data == "":
+        return []
+    if isinstance(data, dict):
+        # A single record where a list belongs: seen from proxies that unwrap one-element lists.
+        data = [data]
+    if not isinstance(data, list):
+        raise _shape(operation, f"Data is {type(data).__name__}, expected a list")
+    return [_record(operation, item, model) for item in data]

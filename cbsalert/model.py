@@ -1,0 +1,140 @@
+"""Plain data passed between the steps of a run: fetch -> evaluate -> reconcile -> notify.
+
+These are dataclasses with no behaviour beyond formatting, so that ``rules`` and ``state``
+stay pure functions of them and are tested without any server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, Literal
+
+from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
+
+Severity = Literal["critical", "warning", "info"]
+AlertState = Literal["new", "repeat", "firing", "resolved"]
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One backup job as seen on one destination (``destination_id`` ``None`` when unknown)."""
+
+    job: BackupJob
+    destination_id: str | None
+    report: JobReport | None
+    progress: JobProgress | None = None
+
+
+@dataclass
+class UserSnapshot:
+    """All that was fetched about one watched user for one day.
+
+    ``expected_sets`` maps set id to name; ``sets_source`` says where it came from
+    (``config``, ``server``, ``history`` or ``none``) so a report can say how sure it is.
+    """
+
+    login: str
+    owner: str
+    day: date
+    expected_sets: dict[str, str]
+    sets_source: str
+    jobs: list[JobResult] = field(default_factory=list)
+    restores: list[RestoreJob] = field(default_factory=list)
+    cbs_zone: tzinfo = UTC
+    zone: tzinfo = UTC
+
+    def aware(self, value: datetime | None) -> datetime | None:
+        """A CBS time (naive, in the CBS's zone) as an aware time in the display zone."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.cbs_zone)
+        return value.astimezone(self.zone)
+
+
+@dataclass(frozen=True)
+class CheckError:
+    """A user that could not be checked; never evidence that anything is fixed."""
+
+    login: str
+    operation: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one rule says about one alert identity on one day: firing, or clear."""
+
+    rule: str
+    kind: str
+    severity: Severity
+    firing: bool
+    login: str
+    day: date
+    owner: str = ""
+    backup_set_id: str | None = None
+    backup_set_name: str | None = None
+    destination_id: str | None = None
+    job_id: str | None = None
+    status: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    errors: int | None = None
+    warnings: int | None = None
+    summary: str = ""
+    notify: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The alert's identity: rule, login, backup set and destination."""
+        return "|".join((self.rule, self.login, self.backup_set_id or "", self.destination_id or ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: every documented field, times as ISO 8601 with their offset."""
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "severity": self.severity,
+            "login": self.login,
+            "owner": self.owner or None,
+            "backup_set_id": self.backup_set_id,
+            "backup_set_name": self.backup_set_name,
+            "destination_id": self.destination_id,
+            "job_id": self.job_id,
+            "status": self.status,
+            "start_time": self.start_time.isoformat() if self.start_time else None,
+            "end_time": self.end_time.isoformat() if self.end_time else None,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "summary": self.summary,
+            "date": self.day.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A finding after reconciliation with the state: what, if anything, to tell people.
+
+    ``state`` is ``new`` (starts firing), ``repeat`` (a reminder), ``firing`` (still firing,
+    nothing to say) or ``resolved``. ``notify`` is empty for events nobody hears about.
+    """
+
+    finding: Finding
+    state: AlertState
+    since: datetime | None = None
+    days_failing: int | None = None
+    silenced: bool = False
+    notify: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.finding.to_dict()
+        data["state"] = self.state
+        data["since"] = self.since.isoformat() if self.since else None
+        data["days_failing"] = self.days_failing
+        data["silenced"] = self.silenced
+        return data

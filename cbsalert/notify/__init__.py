@@ -1,0 +1,109 @@
+"""Notifiers: one module per channel behind one small interface, and the kind -> class table.
+
+A run hands each notifier a *message context* (plain JSON-able data, see
+``build_context``): the state store keeps it in the delivery row, so a delivery that
+failed, or was cut short by a crash, is rendered and sent again from the same data on a
+later run. Only the notifier's own module knows its wire format.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cbsalert.model import SEVERITY_ORDER, AlertEvent
+
+MessageContext = dict[str, Any]
+
+
+class Notifier(ABC):
+    """Delivers rendered messages to one destination."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abstractmethod
+    def send(self, context: MessageContext) -> None:
+        """Deliver one message built from ``context``.
+
+        Returns None on success. Raises ``DeliveryError`` on failure, with
+        ``permanent=True`` when retrying cannot help (bad credentials, unknown channel,
+        recipient refused for good); any other exception is a bug.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called once at the end of a run."""
+
+
+class NotifierConfig(BaseModel):
+    """Settings common to every notifier kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    group: Literal["digest", "per_alert"] = "digest"
+    template: str | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    def secret_values(self) -> list[str]:
+        """Values to redact from anything cbsalert prints or stores."""
+        return []
+
+    def create(self, name: str) -> Notifier:
+        raise NotImplementedError
+
+
+def build_context(
+    day: date,
+    timezone: str,
+    events: list[AlertEvent],
+    now: datetime,
+    *,
+    test: bool = False,
+) -> MessageContext:
+    """The data every template sees; documented in the README ("Template context")."""
+    alerts = sorted(
+        (e.to_dict() for e in events),
+        key=lambda a: (
+            a["state"] == "resolved",
+            SEVERITY_ORDER.get(a["severity"], 9),
+            a["login"],
+            a["backup_set_name"] or "",
+            a["rule"],
+        ),
+    )
+    states = Counter(a["state"] for a in alerts)
+    active = [a for a in alerts if a["state"] != "resolved"]
+    severities = Counter(a["severity"] for a in active)
+    return {
+        "run": {
+            "date": day.isoformat(),
+            "timezone": timezone,
+            "generated_at": now.isoformat(),
+            "test": test,
+            "counts": {
+                "critical": severities.get("critical", 0),
+                "warning": severities.get("warning", 0),
+                "info": severities.get("info", 0),
+                "new": states.get("new", 0),
+                "repeat": states.get("repeat", 0),
+                "resolved": states.get("resolved", 0),
+                "total": len(alerts),
+            },
+        },
+        "alerts": alerts,
+    }
+
+
+def _kinds() -> dict[str, type[NotifierConfig]]:
+    from cbsalert.notify.email import EmailConfig
+    from cbsalert.notify.slack import SlackConfig
+
+    return {"slack": SlackConfig, "email": EmailConfig}
+
+
+NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = _kinds()
