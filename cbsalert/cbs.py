@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import ssl
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -79,7 +81,15 @@ class CbsClient:
         self.calls: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
         self.unsupported: set[str] = set()
-        verify: Any = ca_bundle if (verify_tls and ca_bundle) else verify_tls
+        self.supported: set[str] = set()
+        self._probe_locks: dict[str, asyncio.Lock] = {}
+        verify: ssl.SSLContext | bool = verify_tls
+        if verify_tls and ca_bundle:
+            # httpx 0.28 deprecates verify=<path>: build the context the way it did.
+            if os.path.isdir(ca_bundle):
+                verify = ssl.create_default_context(capath=ca_bundle)
+            else:
+                verify = ssl.create_default_context(cafile=ca_bundle)
         limits = httpx.Limits(
             max_connections=max(1, max_concurrency),
             max_keepalive_connections=max(1, max_concurrency),
@@ -170,23 +180,45 @@ class CbsClient:
     # -- transport --------------------------------------------------------------------------
 
     async def _optional(self, operation: str, params: dict[str, str]) -> Any | None:
-        """Call an operation older servers lack; remember (and say once) when it is missing."""
+        """Call an operation older servers lack; remember (and say once) when it is missing.
+
+        Until one call has shown whether the server offers it, calls wait for that first
+        one, so a run against an old server asks once, not once per user in flight.
+        """
         if operation in self.unsupported:
             return None
+        if operation in self.supported:
+            return await self._try_optional(operation, params)
+        async with self._probe_locks.setdefault(operation, asyncio.Lock()):
+            if operation in self.unsupported:
+                return None
+            return await self._try_optional(operation, params)
+
+    async def _try_optional(self, operation: str, params: dict[str, str]) -> Any | None:
         try:
-            return await self.call(operation, params)
+            data = await self.call(operation, params)
         except CbsAuthError:
             raise
+        except CbsBadResponseError as exc:
+            # An old server (or a proxy in front of it) may answer an unknown path with 404.
+            if "HTTP 404" not in exc.message:
+                raise
+            return self._mark_unsupported(operation, exc.message)
         except CbsApiError as exc:
             if exc.is_unknown_user:
                 raise
+            return self._mark_unsupported(operation, exc.message)
+        self.supported.add(operation)
+        return data
+
+    def _mark_unsupported(self, operation: str, reason: str) -> None:
+        if operation not in self.unsupported:
             self.unsupported.add(operation)
             log.warning(
                 "the CBS does not offer %s (%s); falling back for the rest of this run",
                 operation,
-                exc.message,
+                reason,
             )
-            return None
 
     def url_for(self, operation: str) -> str:
         version = "2/" if operation in _V2_OPERATIONS else ""
@@ -237,7 +269,8 @@ def _decode(operation: str, response: httpx.Response) -> Any:
         raise CbsUnavailableError(operation, f"HTTP {status}: {_snippet(response.text)}")
     try:
         payload = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: json gives up on absurdly deep nesting instead of raising ValueError.
         raise CbsBadResponseError(
             operation, f"not JSON (HTTP {status}): {_snippet(response.text)}"
         ) from None

@@ -77,7 +77,8 @@ class CbsApiError(CbsError):
 
     @property
     def is_unknown_user(self) -> bool:
-        return "NoSuchUserExpt" in self.message or "not found" in self.message.lower()
+        text = self.message.lower()
+        return "nosuchuserexpt" in text or ("user" in text and "not found" in text)
 
 
 class CbsAuthError(CbsApiError):

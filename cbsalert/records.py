@@ -92,7 +92,9 @@ class CbsRecord(BaseModel):
 
 
 def _alias(*names: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(*names))
+    # validate_default: a missing key must go through the converter too, so a ``str`` field
+    # holds ``""`` and not ``None``.
+    return Field(default=None, validate_default=True, validation_alias=AliasChoices(*names))
 
 
 class BackupSet(CbsRecord):
@@ -135,7 +137,8 @@ class BackupJob(CbsRecord):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        end = data.get("EndTime")
+        # ``end_time``: populate_by_name lets a dumped record be validated again.
+        end = data.get("EndTime", data.get("end_time"))
         data["running"] = end is None or (isinstance(end, str) and not end.strip())
         if not any(data.get(k) for k in ("ID", "Id", "BackupJobID")):
             start = data.get("StartTime")
@@ -162,7 +165,10 @@ class JobReport(CbsRecord):
 
 
 class RestoreJob(CbsRecord):
-    """One entry of ListRestoreJobStatus (the example says ``Status``, the table ``RestoreJobStatus``)."""
+    """One entry of ListRestoreJobStatus.
+
+    The example says ``Status`` and ``UserId``, the table ``RestoreJobStatus`` and ``UserID``.
+    """
 
     id: CbsStr = _alias("ID")
     login: CbsStr = _alias("LoginName")

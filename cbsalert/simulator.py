@@ -218,7 +218,10 @@ class Simulator:
             return sum(1 for c in self.calls if operation in (None, c.operation))
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, once per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -465,6 +468,8 @@ class Simulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -509,13 +514,17 @@ class Simulator:
                 if kind == "500":
                     self._send(500, b'{"Status":"Error","Message":"Internal error"}', "text/plain")
                 elif kind == "502_html":
-                    page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+                    page = (
+                        b"<html><head><title>502 Bad Gateway</title></head>"
+                        b"<body><h1>502 Bad Gateway</h1></body></html>"
+                    )
                     self._send(502, page, "text/html")
                 elif kind == "timeout":
                     time.sleep(sim._world.data.faults.hang_s)
                     self._send(200, b'{"Status":"OK","Data":[]}', "application/json")
                 elif kind == "truncated":
-                    self._send(200, b'{"Status":"OK","Data":[{"BackupSetName":"v6 Fi', "application/json")
+                    cut = b'{"Status":"OK","Data":[{"BackupSetName":"v6 Fi'
+                    self._send(200, cut, "application/json")
                 elif kind == "data_string":
                     self._send(200, b'{"Status":"OK","Data":"no data"}', "application/json")
                 elif kind == "data_list":
