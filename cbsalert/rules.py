@@ -118,7 +118,9 @@ def _latest_finished(
     groups: dict[tuple[str, str | None], list[JobResult]] = defaultdict(list)
     for result in snap.jobs:
         report = result.report
-        if report is None or report.status in in_progress:
+        # A job with an end time is finished whatever its status says; an empty status
+        # there is an unknown status, which must never pass for success.
+        if report is None or (report.status in in_progress and result.job.running):
             continue
         if not rule.applies(snap.login, result.job.backup_set_id, result.job.backup_set_name):
             continue

@@ -1,0 +1,71 @@
+"""Shared fixtures: every test gets its own directory, environment and loopback servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cbsalert.simulator import SimData, Simulator
+
+SYS_PASSWORD = "Sys-S3cret-pw!"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh directory with no cbsalert or secret variables inherited."""
+    monkeypatch.chdir(tmp_path)
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("CBSALERT_", "SLACK_", "SMTP_")) and name != "CBSALERT_TEST_PG_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., Simulator]]:
+    """Start simulated CBS servers from plain dicts; all are stopped after the test."""
+    started: list[Simulator] = []
+
+    def start(data: dict[str, Any] | SimData) -> Simulator:
+        if isinstance(data, dict):
+            data = SimData.model_validate(
+                {"system_password": SYS_PASSWORD, "today": "2026-11-23", **data}
+            )
+        sim = Simulator(data)
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+def config_dict(sim_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """A small valid config pointing at a simulator; tests override what they need."""
+    config: dict[str, Any] = {
+        "cbs": {
+            "url": sim_url,
+            "sys_user": "system",
+            "sys_password": SYS_PASSWORD,
+            "timeout_s": 2,
+            "retries": 1,
+            "backoff_s": 0.01,
+        },
+        "timezone": "Europe/Amsterdam",
+        "state": f"sqlite:///{tmp_path / 'state.db'}",
+        "watch": [{"login": "obm"}],
+        "rules": [{"id": "backup-failed", "kind": "backup_status"}],
+    }
+    config.update(overrides)
+    return config
+
+
+def write_config(path: Path, config: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)
+    return path
