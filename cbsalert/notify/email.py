@@ -1,12 +1,36 @@
-"""Email notifier (SMTP): multipart/alternative, plain text and an HTML table."""
+"""Email notifier (SMTP): multipart/alternative, plain text and an HTML table.
+
+Templates: the built-in set ``default`` (``default-subject.txt.j2``, ``default-body.txt.j2``,
+``default-body.html.j2``). ``template: /etc/cbsalert/mail`` is a *file prefix*: the bodies
+are read from ``/etc/cbsalert/mail-body.txt.j2`` and ``/etc/cbsalert/mail-body.html.j2``
+(both must exist). ``subject_template:`` names the user's subject file. Each template gets
+``run`` and ``alerts`` (the message context).
+
+SMTP answers are mapped by their reply code (RFC 5321 section 4.2.1): 4yz is a transient
+failure and retried on a later run, 5yz is permanent. Refused and timed-out connections are
+transient; a certificate that does not verify is permanent (it will not fix itself).
+"""
 
 from __future__ import annotations
 
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from cbsalert import render
+from cbsalert.errors import DeliveryError, redact
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+SUBJECT_MAX = 200
 
 
 class EmailConfig(NotifierConfig):
@@ -20,6 +44,11 @@ class EmailConfig(NotifierConfig):
     to: list[str] = Field(min_length=1)
     cc: list[str] = Field(default_factory=list)
     subject_template: str | None = None
+    ca_bundle: str | None = None  # PEM file of a private CA to trust for the SMTP server
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or DEFAULT_PORTS[self.security]
 
     def secret_values(self) -> list[str]:
         return [self.password.get_secret_value()] if self.password is not None else []
@@ -33,5 +62,114 @@ class EmailNotifier(Notifier):
         super().__init__(name)
         self.config = config
 
+    def template_paths(self) -> dict[str, Path | None]:
+        """The user's file for each part, ``None`` where the built-in one is used."""
+        prefix = self.config.template
+        subject = self.config.subject_template
+        return {
+            "subject": render.user_path(subject) if subject else None,
+            "text": render.user_path(prefix + "-body.txt.j2") if prefix else None,
+            "html": render.user_path(prefix + "-body.html.j2") if prefix else None,
+        }
+
+    def render(self, context: MessageContext) -> EmailMessage:
+        """The message ``send`` would deliver; raises ``render.TemplateError``."""
+        paths = self.template_paths()
+        data = {"run": context["run"], "alerts": context["alerts"]}
+        subject_t = render.load("text", "default-subject.txt.j2", paths["subject"])
+        text_t = render.load("text", "default-body.txt.j2", paths["text"])
+        html_t = render.load("html", "default-body.html.j2", paths["html"])
+        # A subject is one header line: a newline in it would be a header injection.
+        subject = render.clip(render.oneline(render.render(subject_t, **data)), SUBJECT_MAX)
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.config.from_
+        message["To"] = ", ".join(self.config.to)
+        if self.config.cc:
+            message["Cc"] = ", ".join(self.config.cc)
+        message["Date"] = formatdate(localtime=False)
+        domain = parseaddr(self.config.from_)[1].rpartition("@")[2] or "cbsalert.invalid"
+        message["Message-ID"] = make_msgid("cbsalert", domain=domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        message.set_content(render.render(text_t, **data).strip() + "\n")
+        message.add_alternative(render.render(html_t, **data), subtype="html")
+        return message
+
     def send(self, context: MessageContext) -> None:
-        raise NotImplementedError("TODO(issue 5)")
+        try:
+            message = self.render(context)
+        except render.TemplateError as exc:
+            raise DeliveryError(f"email {self.name}: template error: {exc}") from None
+        config = self.config
+        recipients = [*config.to, *config.cc]
+        try:
+            refused = self._deliver(message, recipients)
+        except (OSError, smtplib.SMTPException) as exc:  # SMTPException is an OSError too
+            raise self._error(exc) from None
+        if refused:  # accepted for some recipients: sent; say who was left out
+            log.warning(
+                "email %s: the server refused %s; the message went to the others",
+                self.name,
+                ", ".join(f"{addr} ({code})" for addr, (code, _) in sorted(refused.items())),
+            )
+
+    def _deliver(
+        self, message: EmailMessage, recipients: list[str]
+    ) -> dict[str, tuple[int, bytes]]:
+        config = self.config
+        tls = ssl.create_default_context(cafile=config.ca_bundle)
+        smtp: smtplib.SMTP
+        if config.security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                config.smtp_host, config.port, timeout=config.timeout_s, context=tls
+            )
+        else:
+            smtp = smtplib.SMTP(config.smtp_host, config.port, timeout=config.timeout_s)
+        with smtp:
+            if config.security == "starttls":
+                smtp.starttls(context=tls)
+            if config.username:
+                password = config.password.get_secret_value() if config.password else ""
+                smtp.login(config.username, password)
+            from_addr = parseaddr(config.from_)[1] or config.from_
+            return smtp.send_message(message, from_addr=from_addr, to_addrs=recipients)
+
+    def _error(self, exc: BaseException) -> DeliveryError:
+        where = f"email {self.name}: {self.config.smtp_host}:{self.config.port}"
+        permanent = False
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            answers = sorted(exc.recipients.items())
+            permanent = any(code >= 500 for _, (code, _) in answers)
+            text = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in answers)
+            detail = f"every recipient was refused: {text}"
+        elif isinstance(exc, smtplib.SMTPAuthenticationError):
+            permanent = exc.smtp_code >= 500
+            detail = (
+                f"login as {self.config.username} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+            )
+        elif isinstance(exc, smtplib.SMTPSenderRefused):
+            permanent = exc.smtp_code >= 500
+            detail = f"sender {exc.sender} refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+        elif isinstance(exc, smtplib.SMTPResponseException):
+            permanent = exc.smtp_code >= 500
+            detail = f"server answered {exc.smtp_code} {_text(exc.smtp_error)}"
+        elif isinstance(exc, smtplib.SMTPNotSupportedError):
+            permanent = True  # STARTTLS or AUTH missing: the configuration must change
+            detail = f"not supported by the server: {exc}"
+        elif isinstance(exc, smtplib.SMTPServerDisconnected):
+            detail = f"the server closed the connection: {exc}"
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            permanent = True
+            detail = f"TLS certificate not trusted: {exc.verify_message or exc}"
+        elif isinstance(exc, TimeoutError):
+            detail = f"timed out after {self.config.timeout_s:g} s"
+        else:
+            detail = str(exc) or type(exc).__name__
+        return DeliveryError(
+            redact(f"{where}: {detail}", self.config.secret_values()), permanent=permanent
+        )
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return render.clip(render.oneline(text), 300)
