@@ -203,11 +203,13 @@ class CbsClient:
             # An old server (or a proxy in front of it) may answer an unknown path with 404.
             if "HTTP 404" not in exc.message:
                 raise
-            return self._mark_unsupported(operation, exc.message)
+            self._mark_unsupported(operation, exc.message)
+            return None
         except CbsApiError as exc:
             if exc.is_unknown_user:
                 raise
-            return self._mark_unsupported(operation, exc.message)
+            self._mark_unsupported(operation, exc.message)
+            return None
         self.supported.add(operation)
         return data
 

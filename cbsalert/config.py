@@ -101,7 +101,9 @@ def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)")
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)"
+        ) from None
     return value
 
 

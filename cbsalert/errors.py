@@ -120,7 +120,9 @@ _USERINFO = re.compile(r"(https?://)[^/@\s]+@")
 def redact_url(url: str) -> str:
     """Keep a URL's scheme and host, hide its path: webhook paths are secrets."""
     url = _USERINFO.sub(r"\1***@", url)
-    return _URL_SECRET.sub(lambda m: m.group(1) + ("/***" if m.group(2) not in ("", "/") else ""), url)
+    return _URL_SECRET.sub(
+        lambda m: m.group(1) + ("/***" if m.group(2) not in ("", "/") else ""), url
+    )
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:

@@ -92,7 +92,9 @@ class Finding:
     @property
     def key(self) -> str:
         """The alert's identity: rule, login, backup set and destination."""
-        return "|".join((self.rule, self.login, self.backup_set_id or "", self.destination_id or ""))
+        return "|".join(
+            (self.rule, self.login, self.backup_set_id or "", self.destination_id or "")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every documented field, times as ISO 8601 with their offset."""

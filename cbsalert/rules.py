@@ -78,9 +78,7 @@ class RuleBase(BaseModel):
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
 
-    def finding(
-        self, snap: UserSnapshot, firing: bool, summary: str, **fields: Any
-    ) -> Finding:
+    def finding(self, snap: UserSnapshot, firing: bool, summary: str, **fields: Any) -> Finding:
         fields.setdefault("severity", self.severity)
         return Finding(
             rule=self.id,
@@ -98,9 +96,8 @@ class RuleBase(BaseModel):
         report = result.report
         return {
             "backup_set_id": result.job.backup_set_id,
-            "backup_set_name": result.job.backup_set_name or snap.expected_sets.get(
-                result.job.backup_set_id
-            ),
+            "backup_set_name": result.job.backup_set_name
+            or snap.expected_sets.get(result.job.backup_set_id),
             "destination_id": result.destination_id,
             "job_id": result.job.id,
             "status": report.status if report else None,
@@ -145,7 +142,7 @@ RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
 
 
 class BackupStatusRule(RuleBase):
-    """The last finished job of each set and destination ended with a status not in ``ok_statuses``."""
+    """The last finished job of a set (per destination) has a status not in ``ok_statuses``."""
 
     kind: Literal["backup_status"] = "backup_status"
     ok_statuses: list[str] = Field(default_factory=lambda: ["BS_STOP_SUCCESS"])
@@ -317,7 +314,9 @@ class LongRunningRule(RuleBase):
                 continue
             fields = self.job_fields(snap, result)
             report = result.report
-            running = result.job.running and (report is None or report.status in self.running_statuses)
+            running = result.job.running and (
+                report is None or report.status in self.running_statuses
+            )
             start = fields["start_time"]
             if not running:
                 seen.add(key)
@@ -333,7 +332,9 @@ class LongRunningRule(RuleBase):
             progress = result.progress
             detail = ""
             if progress is not None and progress.total_file_count:
-                detail = f" ({progress.current_file_count or 0} of {progress.total_file_count} files)"
+                detail = (
+                    f" ({progress.current_file_count or 0} of {progress.total_file_count} files)"
+                )
             summary = (
                 f"Backup of {_set_label(fields)} still running after {hours:.1f} h"
                 f" (limit {self.max_hours:g} h){detail}."

@@ -60,7 +60,9 @@ def job(
     return JobResult(record, dest, report, prog)
 
 
-def restore(set_id: str = "100", status: str = "RESTORE_STOP_SUCCESS", start: str = "2026-11-22 10:00:00") -> RestoreJob:
+def restore(
+    set_id: str = "100", status: str = "RESTORE_STOP_SUCCESS", start: str = "2026-11-22 10:00:00"
+) -> RestoreJob:
     return RestoreJob.model_validate(
         {"ID": start.replace(" ", "-").replace(":", "-"), "Status": status, "BackupSetID": set_id,
          "BackupSetName": SETS.get(set_id, ""), "StartTime": start, "EndTime": start}
@@ -111,7 +113,9 @@ def test_backup_status_is_clear_on_success() -> None:
 
 @pytest.mark.parametrize("status", ["BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_USER"])
 def test_backup_status_warning_statuses_fire_as_warnings(status: str) -> None:
-    found = rule(kind="backup_status", severity="critical").evaluate(snap([job(status=status)]), NOW)
+    found = rule(kind="backup_status", severity="critical").evaluate(
+        snap([job(status=status)]), NOW
+    )
     assert [(f.firing, f.severity) for f in found] == [(True, "warning")]
 
 
@@ -128,11 +132,15 @@ def test_backup_status_leaves_jobs_in_progress_to_long_running() -> None:
 
 def test_backup_status_last_finished_job_of_the_day_decides() -> None:
     jobs = [
-        job(start="2026-11-22 01:00:00", end="2026-11-22 01:10:00", status="BS_STOP_BY_SYSTEM_ERROR"),
+        job(
+            start="2026-11-22 01:00:00", end="2026-11-22 01:10:00", status="BS_STOP_BY_SYSTEM_ERROR"
+        ),
         job(start="2026-11-22 13:00:00", end="2026-11-22 13:10:00"),
     ]
     assert [f.firing for f in rule(kind="backup_status").evaluate(snap(jobs), NOW)] == [False]
-    assert [f.firing for f in rule(kind="backup_status").evaluate(snap(jobs[::-1][1:]), NOW)] == [True]
+    assert [f.firing for f in rule(kind="backup_status").evaluate(snap(jobs[::-1][1:]), NOW)] == [
+        True
+    ]
 
 
 def test_backup_status_judges_each_destination_separately() -> None:
@@ -242,8 +250,12 @@ def test_long_running_is_quiet_within_max_hours_and_clear_when_finished() -> Non
 
 def test_applies_to_narrows_by_login_glob_and_set_name() -> None:
     failing = snap([job(status="X"), job(set_id="200", status="X")], login="acme-fs")
-    assert rule(kind="backup_status", applies_to={"logins": ["other*"]}).evaluate(failing, NOW) == []
-    by_name = rule(kind="backup_status", applies_to={"logins": ["acme-*"], "backup_sets": ["Exch*"]})
+    assert (
+        rule(kind="backup_status", applies_to={"logins": ["other*"]}).evaluate(failing, NOW) == []
+    )
+    by_name = rule(
+        kind="backup_status", applies_to={"logins": ["acme-*"], "backup_sets": ["Exch*"]}
+    )
     assert [f.backup_set_id for f in by_name.evaluate(failing, NOW)] == ["200"]
     by_id = rule(kind="backup_status", applies_to={"backup_sets": ["100"]})
     assert [f.backup_set_id for f in by_id.evaluate(failing, NOW)] == ["100"]

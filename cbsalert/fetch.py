@@ -1,0 +1,211 @@
+"""Fetch one day of every watched user from the CBS, within the run's concurrency bound.
+
+Per user: ListBackupSets, ListBackupJobMode and ListRestoreJobStatus (3 calls); GetBackupSet
+once per set that ran; GetBackupJobReportSummary once per job and destination;
+GetBackupJobProgress once per job still running. No rule asks for anything twice.
+
+A user whose calls fail becomes a ``CheckError`` and contributes no findings, so a failed
+fetch is never taken as evidence that a problem is fixed. Wrong system credentials stop
+the whole run at once; so does a CBS that answers no call at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from cbsalert.cbs import CbsClient
+from cbsalert.config import Config, WatchEntry
+from cbsalert.errors import CbsAuthError, CbsError, CbsUnavailableError
+from cbsalert.model import CheckError, JobResult, UserSnapshot
+from cbsalert.records import BackupJob, BackupSet, Destination
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class FetchResult:
+    snapshots: list[UserSnapshot] = field(default_factory=list)
+    errors: list[CheckError] = field(default_factory=list)
+
+    @property
+    def checked_logins(self) -> set[str]:
+        return {s.login for s in self.snapshots}
+
+
+def make_client(config: Config) -> CbsClient:
+    c = config.cbs
+    if not c.verify_tls:
+        log.warning("TLS verification of %s is OFF (cbs.verify_tls: false)", c.url)
+    return CbsClient(
+        c.url,
+        c.sys_user,
+        c.sys_password,
+        timeout_s=c.timeout_s,
+        max_concurrency=c.max_concurrency,
+        verify_tls=c.verify_tls,
+        ca_bundle=c.ca_bundle,
+        retries=c.retries,
+        backoff_s=c.backoff_s,
+    )
+
+
+def _selected(entry: WatchEntry, set_id: str, name: str | None) -> bool:
+    """Whether a set is watched: ``backup_sets`` narrows, ``ignore_sets`` excludes (id or name)."""
+    keys = {set_id, name or set_id}
+    if entry.backup_sets is not None and not keys & set(entry.backup_sets):
+        return False
+    return not keys & set(entry.ignore_sets)
+
+
+class _Fetcher:
+    def __init__(
+        self,
+        client: CbsClient,
+        config: Config,
+        day: date,
+        history: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.day = day
+        self.history = history
+        self.successes = 0
+        self.unavailable = 0
+
+    async def user(self, entry: WatchEntry) -> UserSnapshot:
+        login, owner, client = entry.login, entry.owner, self.client
+        sets, jobs, restores = await asyncio.gather(
+            client.list_backup_sets(login),
+            client.list_backup_jobs(login, self.day),
+            client.list_restore_jobs(login, owner, self.day),
+        )
+        jobs = [j for j in jobs if _selected(entry, j.backup_set_id, j.backup_set_name)]
+        restores = [r for r in restores if _selected(entry, r.backup_set_id, r.backup_set_name)]
+        expected, source = self._expected_sets(entry, sets, jobs)
+        results = await self._job_results(login, owner, jobs)
+        self.successes += 1
+        return UserSnapshot(
+            login=login,
+            owner=owner,
+            day=self.day,
+            expected_sets=expected,
+            sets_source=source,
+            jobs=results,
+            restores=restores,
+            cbs_zone=self.config.cbs_timezone,
+            zone=self.config.zone,
+        )
+
+    def _expected_sets(
+        self, entry: WatchEntry, sets: list[BackupSet] | None, jobs: list[BackupJob]
+    ) -> tuple[dict[str, str], str]:
+        names = {j.backup_set_id: j.backup_set_name for j in jobs}
+        if sets is not None:
+            names.update({s.id: s.name for s in sets})
+        if entry.backup_sets is not None:
+            by_name = {name: set_id for set_id, name in names.items()}
+            ids = [by_name.get(s, s) for s in entry.backup_sets]
+            return {i: names.get(i, "") for i in ids}, "config"
+        if sets is not None:
+            return {s.id: s.name for s in sets if _selected(entry, s.id, s.name)}, "server"
+        seen = self.history.get(entry.login, {})
+        if seen:
+            return {i: n for i, n in seen.items() if _selected(entry, i, n)}, "history"
+        return {}, "none"
+
+    async def _job_results(self, login: str, owner: str, jobs: list[BackupJob]) -> list[JobResult]:
+        client = self.client
+        set_ids = sorted({j.backup_set_id for j in jobs})
+        found = await asyncio.gather(*(client.get_destinations(login, s) for s in set_ids))
+        destinations: dict[str, list[Destination] | None] = dict(zip(set_ids, found, strict=True))
+
+        def dest_ids(job: BackupJob) -> list[str | None]:
+            listed = destinations.get(job.backup_set_id)
+            return [d.id for d in listed] if listed else [None]
+
+        pairs = [(job, dest) for job in jobs for dest in dest_ids(job)]
+        running = [job for job in jobs if job.running]
+        report_calls = asyncio.gather(
+            *(client.get_job_report(login, owner, j.backup_set_id, j.id, d) for j, d in pairs)
+        )
+        progress_calls = asyncio.gather(
+            *(
+                client.get_job_progress(login, j.backup_set_id, dest_ids(j)[0], j.id)
+                for j in running
+            )
+        )
+        reports, progresses = await asyncio.gather(report_calls, progress_calls)
+        progress = {job.id: item for job, item in zip(running, progresses, strict=True)}
+        return [
+            JobResult(job, dest, report, progress.get(job.id))
+            for (job, dest), report in zip(pairs, reports, strict=True)
+        ]
+
+
+async def fetch_day(
+    client: CbsClient,
+    config: Config,
+    day: date,
+    history: Mapping[str, Mapping[str, str]] | None = None,
+    progress: Progress | None = None,
+) -> FetchResult:
+    """Fetch every watched user; CbsAuthError / CbsUnavailableError when the CBS is unusable."""
+    fetcher = _Fetcher(client, config, day, history or {})
+    result = FetchResult()
+    entries = list(config.watch)
+    queue: asyncio.Queue[WatchEntry] = asyncio.Queue()
+    for entry in entries:
+        queue.put_nowait(entry)
+    done = 0
+    # Users in flight are bounded too, so ten thousand users cost ten thousand small
+    # records, not ten thousand suspended coroutines holding their partial results.
+    workers = max(1, min(len(entries), config.cbs.max_concurrency * 2))
+    # A CBS that answers nobody is down, not N users with problems: give up early.
+    give_up = min(len(entries), max(3, config.cbs.max_concurrency))
+
+    async def worker() -> None:
+        nonlocal done
+        while not queue.empty():
+            entry = queue.get_nowait()
+            try:
+                result.snapshots.append(await fetcher.user(entry))
+            except CbsAuthError:
+                raise
+            except CbsError as exc:
+                if isinstance(exc, CbsUnavailableError):
+                    fetcher.unavailable += 1
+                    if fetcher.successes == 0 and fetcher.unavailable >= give_up:
+                        raise
+                log.warning("cannot check %s: %s", entry.login, exc)
+                result.errors.append(CheckError(entry.login, exc.operation, exc.message))
+            done += 1
+            if progress is not None:
+                progress(done, len(entries))
+
+    tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+    try:
+        await _first_failure(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    order = {e.login: i for i, e in enumerate(entries)}
+    result.snapshots.sort(key=lambda s: order[s.login])
+    result.errors.sort(key=lambda e: order.get(e.login, 0))
+    return result
+
+
+async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for all tasks; re-raise the first exception at once (cancelling the rest)."""
+    pending: set[asyncio.Task[None]] = set(tasks)
+    while pending:
+        finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for task in finished:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]

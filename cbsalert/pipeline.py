@@ -1,0 +1,266 @@
+"""One run: config -> fetch -> evaluate -> reconcile with state -> render -> deliver -> record.
+
+``run_once`` is the only way a check happens: ``check``, ``serve`` and ``demo`` all call it.
+The order of writes is what makes a crash harmless: alert transitions and the pending
+delivery rows they imply are committed together, *then* each message is sent and marked.
+A run killed between a send and its mark sends that one message again next time; nothing
+owed is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cbsalert.config import Config, WatchEntry
+from cbsalert.errors import (
+    EXIT_CBS,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CbsAuthError,
+    CbsUnavailableError,
+    DeliveryError,
+    redact,
+)
+from cbsalert.fetch import FetchResult, Progress, fetch_day, make_client
+from cbsalert.model import AlertEvent, CheckError, Finding
+from cbsalert.notify import MessageContext, Notifier, build_context
+from cbsalert.rules import RuleBase, evaluate
+from cbsalert.state import StateStore, open_store
+
+log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 14
+
+
+@dataclass
+class RunResult:
+    """What a run did; ``to_json`` is the ``--format json`` document."""
+
+    day: date
+    timezone: str
+    dry_run: bool
+    users_total: int
+    api_calls: int = 0
+    calls_by_operation: dict[str, int] = field(default_factory=dict)
+    events: list[AlertEvent] = field(default_factory=list)
+    errors: list[CheckError] = field(default_factory=list)
+    fatal: str | None = None
+    deliveries_sent: int = 0
+    deliveries_failed: int = 0
+    duration_s: float = 0.0
+    state_s: float = 0.0
+
+    @property
+    def users_checked(self) -> int:
+        failed = {e.login for e in self.errors}
+        return 0 if self.fatal else self.users_total - len(failed)
+
+    @property
+    def exit_code(self) -> int:
+        if self.fatal:
+            return EXIT_CBS
+        return EXIT_PARTIAL if self.errors else EXIT_OK
+
+    @property
+    def reported(self) -> list[AlertEvent]:
+        """Events worth showing: anything firing, and what resolved in this run."""
+        return [e for e in self.events if e.state != "firing" or e.finding.firing]
+
+    def counts(self) -> dict[str, int]:
+        out = {"new": 0, "repeat": 0, "firing": 0, "resolved": 0}
+        for event in self.reported:
+            out[event.state] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "timezone": self.timezone,
+            "dry_run": self.dry_run,
+            "api_calls": self.api_calls,
+            "users": {"total": self.users_total, "checked": self.users_checked},
+            "alerts": [e.to_dict() for e in self.reported],
+            "errors": [e.to_dict() for e in self.errors],
+            "fatal": self.fatal,
+            "deliveries": {"sent": self.deliveries_sent, "failed": self.deliveries_failed},
+        }
+
+
+def default_day(config: Config, now: datetime) -> date:
+    """Yesterday, as a calendar day in the config's time zone."""
+    return now.astimezone(config.zone).date() - timedelta(days=1)
+
+
+def rules_for(config: Config, entry: WatchEntry) -> list[RuleBase]:
+    if entry.rules is None:
+        return list(config.rules)
+    return [r for r in config.rules if r.id in entry.rules]
+
+
+def evaluate_all(config: Config, fetched: FetchResult, now: datetime) -> list[Finding]:
+    entries = {e.login: e for e in config.watch}
+    findings: list[Finding] = []
+    for snap in fetched.snapshots:
+        findings.extend(evaluate(snap, rules_for(config, entries[snap.login]), now))
+    return findings
+
+
+def plan_messages(
+    config: Config, events: list[AlertEvent], day: date, now: datetime
+) -> list[tuple[str, MessageContext, list[str]]]:
+    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert)."""
+    planned: list[tuple[str, MessageContext, list[str]]] = []
+    for name, notifier in config.notifiers.items():
+        mine = [e for e in events if name in e.notify]
+        if not mine:
+            continue
+        groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
+        for group in groups:
+            context = build_context(day, config.timezone, group, now)
+            planned.append((name, context, [e.finding.key for e in group]))
+    return planned
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def run_once(
+    config: Config,
+    *,
+    day: date | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    notifiers: dict[str, Notifier] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunResult:
+    """Check one day; raises StateError/LockTimeoutError/ConfigError, never for a CBS fault."""
+    started = clock()
+    now = now or datetime.now(UTC)
+    day = day or default_day(config, now)
+    result = RunResult(day, config.timezone, dry_run, users_total=len(config.watch))
+    secrets = config.secrets()
+    store = open_store(config.state, auto_upgrade=not dry_run, secrets=secrets)
+    try:
+        t = clock()
+        logins = [e.login for e in config.watch]
+        history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+        result.state_s += clock() - t
+        fetched = await _fetch(config, day, history, progress, result)
+        if fetched:
+            result.errors = fetched.errors
+        findings = evaluate_all(config, fetched, now) if fetched else []
+        rules = {r.id: r for r in config.rules}
+        checked = fetched.checked_logins if fetched else set()
+        t = clock()
+        if dry_run:
+            result.events = store.reconcile(
+                findings, rules, day=day, now=now, checked_logins=checked, dry_run=True
+            )
+            result.state_s += clock() - t
+            return result
+        with store.run_lock(_holder(), timeout_s=config.lock_timeout_s):
+            result.events = store.reconcile(
+                findings,
+                rules,
+                day=day,
+                now=now,
+                checked_logins=checked,
+                plan=lambda events: plan_messages(config, events, day, now),
+            )
+            if fetched:
+                store.record_sets(day, _sets_seen(fetched))
+            result.state_s += clock() - t
+            _deliver(config, store, result, now, notifiers, secrets, clock)
+            store.prune(config.retention_days, now)
+        return result
+    finally:
+        store.close()
+        result.duration_s = clock() - started
+
+
+async def _fetch(
+    config: Config,
+    day: date,
+    history: dict[str, dict[str, str]],
+    progress: Progress | None,
+    result: RunResult,
+) -> FetchResult | None:
+    client = make_client(config)
+    try:
+        return await fetch_day(client, config, day, history, progress)
+    except (CbsAuthError, CbsUnavailableError) as exc:
+        result.fatal = redact(f"the CBS cannot be used: {exc}", config.secrets())
+        log.error("%s", result.fatal)
+        return None
+    finally:
+        result.api_calls = client.total_calls
+        result.calls_by_operation = dict(client.calls)
+        await client.aclose()
+
+
+def _sets_seen(fetched: FetchResult) -> dict[str, dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
+    for snap in fetched.snapshots:
+        sets = dict(snap.expected_sets) if snap.sets_source in ("server", "config") else {}
+        for job in snap.jobs:
+            sets.setdefault(job.job.backup_set_id, job.job.backup_set_name)
+        if sets:
+            seen[snap.login] = sets
+    return seen
+
+
+def _deliver(
+    config: Config,
+    store: StateStore,
+    result: RunResult,
+    now: datetime,
+    notifiers: dict[str, Notifier] | None,
+    secrets: list[str],
+    clock: Callable[[], float],
+) -> None:
+    """Send every owed message; one notifier failing never stops the others."""
+    built = notifiers if notifiers is not None else {}
+    try:
+        for owed in store.claim_owed(_holder(), max_attempts=config.max_attempts, now=now):
+            notifier = built.get(owed.notifier)
+            if notifier is None and owed.notifier in config.notifiers:
+                notifier = built[owed.notifier] = config.notifiers[owed.notifier].create(
+                    owed.notifier
+                )
+            if notifier is None:
+                store.mark_failed(
+                    owed.id, "notifier no longer in the config", permanent=True, now=now
+                )
+                result.deliveries_failed += 1
+                continue
+            try:
+                notifier.send(owed.context)
+            except Exception as exc:  # a notifier bug must not stop the other deliveries
+                permanent = isinstance(exc, DeliveryError) and exc.permanent
+                text = (
+                    str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+                )
+                message = redact(text, secrets)
+                log.warning("delivery %d to %s failed: %s", owed.id, owed.notifier, message)
+                t = clock()
+                store.mark_failed(owed.id, message, permanent=permanent, now=now)
+                result.state_s += clock() - t
+                result.deliveries_failed += 1
+                continue
+            t = clock()
+            store.mark_sent(owed.id, now=now)
+            result.state_s += clock() - t
+            result.deliveries_sent += 1
+    finally:
+        if notifiers is None:
+            for notifier in built.values():
+                notifier.close()

@@ -1,0 +1,335 @@
+"""Reconciliation: today's findings against the stored alerts, as a pure function.
+
+``reconcile_findings`` takes plain data (findings, snapshots of the stored alerts, the
+rules, the active silences, the checked day and ``now``) and returns what to tell people
+(``AlertEvent``s) and how the stored alerts change (``AlertChange``s). ``StateStore`` loads
+the snapshots and writes the changes; nothing here touches a database or the clock.
+
+The promises it keeps, from issue 4:
+
+* an alert that starts firing is announced once; while it keeps firing nobody hears about
+  it again, unless the rule's ``repeat_interval`` has passed since the last message;
+* it resolves on a later day whose evidence is clear (a message unless ``send_resolved``
+  is false, and only if people were told it was firing); a day without evidence changes
+  nothing, and neither does evidence for a day no newer than the alert's latest evidence
+  (re-runs and backfills are no-ops);
+* a failed restore is an event: it resolves with a later good restore, or quietly after
+  the rule's ``auto_resolve`` without a new failure (only for users actually checked);
+* silenced alerts change state as usual but send nothing; if an alert started firing
+  while silenced, its first message goes out at the first check after the silence ends;
+* findings of rules no longer in the config, and alerts of such rules, are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import Literal
+
+from cbsalert.model import AlertEvent, AlertState, Finding, Severity
+from cbsalert.rules import RestoreStatusRule, RuleBase
+
+StoredState = Literal["firing", "resolved"]
+
+# A daily job with `repeat_interval: 24h` starts a few seconds earlier or later each day; a
+# reminder is due when the interval has passed up to this slack (at most a tenth of it).
+REPEAT_SLACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class AlertSnapshot:
+    """A stored alert as plain data. ``id`` is None for one that is not stored yet."""
+
+    key: str
+    rule: str
+    kind: str
+    severity: Severity
+    login: str
+    state: StoredState
+    since: datetime  # when the current (or last) firing episode started
+    since_day: date  # the day of the evidence that started it
+    last_day: date  # the day of the latest evidence, firing or clear
+    last_fired_day: date  # the day of the latest firing evidence
+    owner: str = ""
+    backup_set_id: str | None = None
+    backup_set_name: str | None = None
+    destination_id: str | None = None
+    last_notified_at: datetime | None = None
+    resolved_at: datetime | None = None
+    summary: str = ""
+    id: int | None = None
+
+    @property
+    def notified_this_episode(self) -> bool:
+        """Whether people heard that this episode started (it may have begun silenced)."""
+        return self.last_notified_at is not None and self.last_notified_at >= self.since
+
+
+@dataclass(frozen=True)
+class ActiveSilence:
+    """A silence as plain data; patterns are shell-style globs (exact names match too)."""
+
+    id: int
+    rule: str
+    login: str
+    backup_set: str | None
+    until: datetime
+    reason: str = ""
+    created_by: str = ""
+
+    def matches(
+        self, rule: str, login: str, set_id: str | None, set_name: str | None, now: datetime
+    ) -> bool:
+        if now >= self.until:
+            return False
+        if not (fnmatchcase(rule, self.rule) and fnmatchcase(login, self.login)):
+            return False
+        if self.backup_set is None:
+            return True
+        return any(v is not None and fnmatchcase(v, self.backup_set) for v in (set_id, set_name))
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    at: datetime
+    day: date
+    from_state: StoredState | None
+    to_state: Literal["firing", "resolved", "repeat"]
+    summary: str
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """The new state of one stored alert, and the transitions that led there."""
+
+    after: AlertSnapshot
+    transitions: tuple[TransitionRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Step:
+    event: AlertEvent | None = None
+    after: AlertSnapshot | None = None
+    transition: TransitionRecord | None = None
+
+
+def reconcile_findings(
+    findings: Iterable[Finding],
+    existing: Mapping[str, AlertSnapshot],
+    rules: Mapping[str, RuleBase],
+    silences: Collection[ActiveSilence],
+    *,
+    day: date,
+    now: datetime,
+    checked_logins: Collection[str],
+) -> tuple[list[AlertEvent], list[AlertChange]]:
+    """Events to tell (in finding order, auto-resolved restores last) and changes to store.
+
+    ``existing`` must hold the stored alert for every finding's key that has one, and every
+    firing ``restore_status`` alert (for auto-resolve); other stored alerts may be omitted.
+    """
+    current: dict[str, AlertSnapshot] = dict(existing)
+    transitions: dict[str, list[TransitionRecord]] = {}
+    events: list[AlertEvent] = []
+    with_evidence: set[str] = set()
+    for finding in _ordered(findings):
+        rule = rules.get(finding.rule)
+        if rule is None:
+            continue
+        with_evidence.add(finding.key)
+        step = _step(finding, current.get(finding.key), rule, silences, now)
+        if step.event is not None:
+            events.append(step.event)
+        if step.after is not None:
+            current[finding.key] = step.after
+            transitions.setdefault(finding.key, [])
+        if step.transition is not None:
+            transitions[finding.key].append(step.transition)
+    for key, snap in list(current.items()):
+        if key in with_evidence or snap.login not in checked_logins:
+            continue
+        resolved = _auto_resolve(snap, rules.get(snap.rule), silences, day, now)
+        if resolved is not None:
+            event, after, transition = resolved
+            events.append(event)
+            current[key] = after
+            transitions[key] = [transition]
+    changes = [AlertChange(current[key], tuple(steps)) for key, steps in transitions.items()]
+    return events, changes
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per key and day (firing wins), oldest day first."""
+    chosen: dict[tuple[str, date], Finding] = {}
+    for finding in findings:
+        slot = (finding.key, finding.day)
+        if slot not in chosen or (finding.firing and not chosen[slot].firing):
+            chosen[slot] = finding
+    return sorted(chosen.values(), key=lambda f: f.day)
+
+
+def _silenced(silences: Collection[ActiveSilence], finding: Finding, now: datetime) -> bool:
+    return any(
+        s.matches(finding.rule, finding.login, finding.backup_set_id, finding.backup_set_name, now)
+        for s in silences
+    )
+
+
+def _days_failing(snap: AlertSnapshot, day: date) -> int:
+    """Days from the first failing day to the latest one (a backfill reports the stored)."""
+    return (max(day, snap.last_fired_day) - snap.since_day).days + 1
+
+
+def _event(
+    finding: Finding,
+    state: AlertState,
+    snap: AlertSnapshot,
+    silenced: bool,
+    notify: Collection[str] = (),
+) -> AlertEvent:
+    return AlertEvent(
+        finding=finding,
+        state=state,
+        since=snap.since,
+        days_failing=None if state == "resolved" else _days_failing(snap, finding.day),
+        silenced=silenced,
+        notify=() if silenced else tuple(notify),
+    )
+
+
+def _step(
+    finding: Finding,
+    snap: AlertSnapshot | None,
+    rule: RuleBase,
+    silences: Collection[ActiveSilence],
+    now: datetime,
+) -> _Step:
+    silenced = _silenced(silences, finding, now)
+    if snap is not None and finding.day <= snap.last_day:
+        # A re-run of the same day or a backfill: the stored state is newer or as new.
+        if finding.firing and snap.state == "firing":
+            return _Step(event=_event(finding, "firing", snap, silenced))
+        return _Step()
+    if finding.firing:
+        return _fire(finding, snap, rule, silenced, now)
+    if snap is None:
+        return _Step()  # clear, and never fired: nothing to store
+    seen = _observe(snap, finding)
+    if snap.state == "resolved":
+        return _Step(after=seen)
+    tell = rule.send_resolved and snap.notified_this_episode and not silenced
+    after = replace(
+        seen,
+        state="resolved",
+        resolved_at=now,
+        last_notified_at=now if tell else snap.last_notified_at,
+    )
+    return _Step(
+        event=_event(finding, "resolved", after, silenced, rule.notify if tell else ()),
+        after=after,
+        transition=TransitionRecord(now, finding.day, "firing", "resolved", finding.summary),
+    )
+
+
+def _observe(snap: AlertSnapshot, finding: Finding) -> AlertSnapshot:
+    """The snapshot updated with newer evidence, state unchanged."""
+    return replace(
+        snap,
+        severity=finding.severity,
+        owner=finding.owner or snap.owner,
+        backup_set_name=finding.backup_set_name or snap.backup_set_name,
+        last_day=finding.day,
+        last_fired_day=finding.day if finding.firing else snap.last_fired_day,
+        summary=finding.summary,
+    )
+
+
+def _fire(
+    finding: Finding, snap: AlertSnapshot | None, rule: RuleBase, silenced: bool, now: datetime
+) -> _Step:
+    if snap is None or snap.state == "resolved":
+        previous_notice = snap.last_notified_at if snap else None
+        after = AlertSnapshot(
+            key=finding.key,
+            rule=finding.rule,
+            kind=finding.kind,
+            severity=finding.severity,
+            login=finding.login,
+            state="firing",
+            since=now,
+            since_day=finding.day,
+            last_day=finding.day,
+            last_fired_day=finding.day,
+            owner=finding.owner,
+            backup_set_id=finding.backup_set_id,
+            backup_set_name=finding.backup_set_name,
+            destination_id=finding.destination_id,
+            last_notified_at=now if not silenced else previous_notice,
+            summary=finding.summary,
+            id=snap.id if snap else None,
+        )
+        return _Step(
+            event=_event(finding, "new", after, silenced, rule.notify),
+            after=after,
+            transition=TransitionRecord(
+                now, finding.day, snap.state if snap else None, "firing", finding.summary
+            ),
+        )
+    seen = _observe(snap, finding)
+    if silenced:
+        return _Step(event=_event(finding, "firing", seen, silenced), after=seen)
+    if not snap.notified_this_episode:
+        # It started while silenced (or before the silence was lifted): this is the first
+        # message people get about it.
+        told = replace(seen, last_notified_at=now)
+        return _Step(event=_event(finding, "new", told, silenced, rule.notify), after=told)
+    if _repeat_due(rule.repeat_interval, snap.last_notified_at, now):
+        told = replace(seen, last_notified_at=now)
+        return _Step(
+            event=_event(finding, "repeat", told, silenced, rule.notify),
+            after=told,
+            transition=TransitionRecord(now, finding.day, "firing", "repeat", finding.summary),
+        )
+    return _Step(event=_event(finding, "firing", seen, silenced), after=seen)
+
+
+def _repeat_due(interval: timedelta | None, last: datetime | None, now: datetime) -> bool:
+    if interval is None or last is None:
+        return False
+    return now - last >= interval - min(interval / 10, REPEAT_SLACK)
+
+
+def _auto_resolve(
+    snap: AlertSnapshot,
+    rule: RuleBase | None,
+    silences: Collection[ActiveSilence],
+    day: date,
+    now: datetime,
+) -> tuple[AlertEvent, AlertSnapshot, TransitionRecord] | None:
+    """A failed restore with no new failure for ``auto_resolve`` resolves, quietly."""
+    if snap.state != "firing" or not isinstance(rule, RestoreStatusRule):
+        return None
+    quiet_days = (day - snap.last_fired_day).days
+    if day < snap.last_day or timedelta(days=quiet_days) < rule.auto_resolve:
+        return None
+    summary = f"No new failed restore for {quiet_days} days; resolved automatically."
+    finding = Finding(
+        rule=snap.rule,
+        kind=snap.kind,
+        severity=snap.severity,
+        firing=False,
+        login=snap.login,
+        day=day,
+        owner=snap.owner,
+        backup_set_id=snap.backup_set_id,
+        backup_set_name=snap.backup_set_name,
+        destination_id=snap.destination_id,
+        summary=summary,
+        notify=tuple(rule.notify),
+    )
+    after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
+    silenced = _silenced(silences, finding, now)
+    event = _event(finding, "resolved", after, silenced)
+    return event, after, TransitionRecord(now, day, "firing", "resolved", summary)
