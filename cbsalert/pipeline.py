@@ -27,11 +27,12 @@ from cbsalert.errors import (
     CbsUnavailableError,
     DeliveryError,
     redact,
+    redact_url,
 )
 from cbsalert.fetch import FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, build_context
-from cbsalert.rules import RuleBase, evaluate
+from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase, evaluate
 from cbsalert.state import StateStore, open_store
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class RunResult:
     events: list[AlertEvent] = field(default_factory=list)
     errors: list[CheckError] = field(default_factory=list)
     fatal: str | None = None
+    fatal_reason: str | None = None
     deliveries_sent: int = 0
     deliveries_failed: int = 0
     duration_s: float = 0.0
@@ -128,6 +130,16 @@ def plan_messages(
     return planned
 
 
+def meta_rule(config: Config) -> CbsUnreachableRule:
+    """The built-in "cannot reach the CBS" alert, routed by ``meta_alert`` (default: everyone)."""
+    notify = config.meta_alert.notify
+    return CbsUnreachableRule(
+        id=META_RULE_ID,
+        severity=config.meta_alert.severity,
+        notify=list(config.notifiers) if notify is None else notify,
+    )
+
+
 def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -158,7 +170,10 @@ async def run_once(
         if fetched:
             result.errors = fetched.errors
         findings = evaluate_all(config, fetched, now) if fetched else []
-        rules = {r.id: r for r in config.rules}
+        rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
+        meta = meta_rule(config)
+        rules[meta.id] = meta
+        findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
         checked = fetched.checked_logins if fetched else set()
         t = clock()
         if dry_run:
@@ -198,7 +213,8 @@ async def _fetch(
     try:
         return await fetch_day(client, config, day, history, progress)
     except (CbsAuthError, CbsUnavailableError) as exc:
-        result.fatal = redact(f"the CBS cannot be used: {exc}", config.secrets())
+        result.fatal_reason = redact(str(exc), config.secrets())
+        result.fatal = f"the CBS cannot be used: {result.fatal_reason}"
         log.error("%s", result.fatal)
         return None
     finally:

@@ -207,7 +207,7 @@ def _step(
     now: datetime,
 ) -> _Step:
     silenced = _silenced(silences, finding, now)
-    if snap is not None and finding.day <= snap.last_day:
+    if snap is not None and finding.day <= snap.last_day and not rule.live:
         # A re-run of the same day or a backfill: the stored state is newer or as new.
         if finding.firing and snap.state == "firing":
             return _Step(event=_event(finding, "firing", snap, silenced))

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 OutputKind = Literal["text", "html", "slack"]
 
 KIND_HINTS: dict[str, str] = {
+    "cbs_unreachable": (
+        "Check that the CBS is up and reachable from the cbsalert host, and that the system "
+        "user and password are right and not expired; no backup was checked until it is."
+    ),
     "backup_status": (
         "Open the backup report in AhsayCBS (Monitoring > Backup / Restore Logs), "
         "fix the cause and rerun the job."

@@ -218,7 +218,9 @@ def test_wrong_system_credentials_stop_the_run_with_exit_3(
     result = check(Config.model_validate(raw))
     assert result.exit_code == 3
     assert result.fatal is not None and "Incorrect system username/password" in result.fatal
-    assert result.events == []
+    assert [(e.finding.rule, e.state) for e in result.events] == [
+        ("cbsalert-cbs-unreachable", "new")
+    ]
 
 
 def test_an_unreachable_cbs_is_exit_3_and_says_so(tmp_path: Path) -> None:
