@@ -56,7 +56,7 @@ app.add_typer(db_app, name="db")
 
 # Piped output (cron mail, log files) gets a wide table rather than one cut at 80 columns.
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 class Format(StrEnum):
