@@ -15,14 +15,24 @@ SYS_PASSWORD = "Sys-S3cret-pw!"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run in a fresh directory with no cbsalert or secret variables inherited."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run in a fresh directory with no cbsalert or secret variables inherited, and leave
+    the logging set-up as it was (CLI commands configure the root logger)."""
     monkeypatch.chdir(tmp_path)
+    import logging
     import os
 
     for name in list(os.environ):
         if name.startswith(("CBSALERT_", "SLACK_", "SMTP_")) and name != "CBSALERT_TEST_PG_URL":
             monkeypatch.delenv(name)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
 
 
 @pytest.fixture
