@@ -1,0 +1,300 @@
+"""``cbsalert serve``: ``run_once`` on the config's schedule, until told to stop.
+
+APScheduler 3 fires the runs from a single worker thread, with ``max_instances=1`` (a slow
+run is never joined by a second one: that firing is skipped), ``coalesce=True`` (a machine
+that slept through several firings runs once, not once per firing) and a generous
+``misfire_grace_time`` (a run that is hours late still runs: yesterday is still yesterday).
+
+Signals are blocked in every thread and taken synchronously by the main thread with
+``sigtimedwait``, so no handler ever runs in the middle of a lock or a database write:
+
+* SIGHUP reloads the config (so does a changed file, noticed before each run); an invalid
+  new config is logged and the old one kept.
+* SIGTERM and SIGINT stop scheduling, let the run in progress finish its deliveries (at
+  most ``shutdown_timeout_s``), and exit 0. If the run is still going after that (or a
+  second signal comes), the process exits anyway: the delivery protocol (see
+  ``cbsalert.state``) means the next run sends whatever was owed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from cbsalert import __version__
+from cbsalert.config import Config, cron_trigger, find_config, load_config
+from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
+from cbsalert.logs import setup_logging
+from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
+from cbsalert.pipeline import RunResult, default_day, run_once
+from cbsalert.report import summary_line
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "check"
+MISFIRE_GRACE_S = 6 * 3600
+METRICS_HOST = "127.0.0.1"
+SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
+class Service:
+    """The current config and the scheduled job; shared by the main and the worker thread."""
+
+    def __init__(self, path: Path, config: Config, metrics: Metrics) -> None:
+        self.path = path
+        self.config = config
+        self.metrics = metrics
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=config.zone
+        )
+        self._stamp = _stamp(path)
+        self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._runs = 0
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def start(self, *, run_now: bool) -> None:
+        config = self.config
+        self.scheduler.add_job(
+            self.run_scheduled,
+            trigger=cron_trigger(config.schedule, config.timezone),
+            id=JOB_ID,
+            name="cbsalert check",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=MISFIRE_GRACE_S,
+            # APScheduler's way to fire once at once, then follow the trigger.
+            **({"next_run_time": datetime.now(config.zone)} if run_now else {}),
+        )
+        self.scheduler.start(paused=True)  # resumed once the start is logged
+
+    def resume(self) -> None:
+        self.scheduler.resume()
+
+    def next_run(self) -> str:
+        job = self.scheduler.get_job(JOB_ID)
+        when = job.next_run_time if job is not None else None
+        return when.isoformat(timespec="seconds") if when is not None else "none"
+
+    @property
+    def healthy(self) -> bool:
+        return not self._stopping and bool(self.scheduler.running)
+
+    # -- config --------------------------------------------------------------------------------
+
+    def reload(self, reason: str) -> bool:
+        """Load the file again; on any problem keep the config we have."""
+        with self._reload_lock:
+            return self._reload(reason)
+
+    def _reload(self, reason: str) -> bool:
+        self._stamp = _stamp(self.path)
+        try:
+            new = load_config(self.path)
+        except ConfigError as exc:
+            # Each problem names file:line: key already; one line per event, so join them.
+            detail = "; ".join(exc.problems) or str(exc)
+            log.error("config reload (%s) failed, keeping the previous config: %s", reason, detail)
+            return False
+        setup_logging(secrets=new.secrets())
+        with self._lock:
+            old, self.config = self.config, new
+        if (new.schedule, new.timezone) != (old.schedule, old.timezone):
+            self.scheduler.reschedule_job(JOB_ID, trigger=cron_trigger(new.schedule, new.timezone))
+        if new.metrics_port != old.metrics_port:
+            log.warning("metrics_port changed: restart cbsalert to apply it")
+        log.info("config reloaded (%s): %s; next run %s", reason, _describe(new), self.next_run())
+        return True
+
+    def reload_if_changed(self) -> None:
+        if _stamp(self.path) != self._stamp:
+            self.reload("file changed")
+
+    # -- one run -------------------------------------------------------------------------------
+
+    def run_scheduled(self) -> None:
+        """The job: one check of yesterday, its log line, metrics and heartbeat. Never raises."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._idle.clear()
+            self._runs += 1
+            number = self._runs
+        try:
+            self.reload_if_changed()
+            with self._lock:
+                config = self.config
+            self._run(config, number)
+        except Exception:  # the service must outlive a bug in one run
+            log.exception("run %d failed unexpectedly", number)
+        finally:
+            self._idle.set()
+
+    def _run(self, config: Config, number: int) -> None:
+        now = datetime.now(UTC)
+        day = default_day(config, now)
+        log.info("run %d started: checking %s for %d users", number, day, len(config.watch))
+        started = time.monotonic()
+        try:
+            result = asyncio.run(run_once(config, day=day, now=now))
+        except CbsalertError as exc:
+            level = logging.WARNING if isinstance(exc, LockTimeoutError) else logging.ERROR
+            log.log(level, "run %d failed: %s", number, redact(str(exc), config.secrets()))
+            self.metrics.observe_error(time.monotonic() - started, time.time())
+            if config.heartbeat_url and not isinstance(exc, LockTimeoutError):
+                self._ping(config, failed=True)
+            return
+        self.metrics.observe(result, time.time())
+        _log_summary(number, result)
+        if config.heartbeat_url and (result.fatal or not result.errors):
+            self._ping(config, failed=result.fatal is not None)
+
+    def _ping(self, config: Config, *, failed: bool) -> None:
+        assert config.heartbeat_url is not None
+        url = config.heartbeat_url.get_secret_value()
+        ping_heartbeat(url, failed=failed, secrets=config.secrets())
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def stop(self, reason: str, timeout_s: float) -> bool:
+        """No new runs; wait up to ``timeout_s`` for the one in progress. True if it ended."""
+        with self._lock:
+            self._stopping = True
+        running = not self._idle.is_set()
+        log.info(
+            "%s: stopping%s", reason,
+            f"; waiting up to {timeout_s:g}s for the run in progress" if running else "",
+        )  # fmt: skip
+        self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + timeout_s
+        while not self._idle.wait(0.05):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("the run in progress did not end within %gs; exiting anyway", timeout_s)
+                return False
+            caught = signal.sigtimedwait(SIGNALS, 0)
+            if caught is not None and caught.si_signo != signal.SIGHUP:
+                log.warning("%s again: exiting without waiting for the run", _name(caught.si_signo))
+                return False
+        return True
+
+
+def serve(
+    config_path: str | Path | None, *, run_now: bool = False, shutdown_timeout_s: float = 120.0
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code (0). Raises ConfigError at start."""
+    path = find_config(config_path)
+    config = load_config(path)
+    setup_logging(secrets=config.secrets())
+    if logging.getLogger().level > logging.DEBUG:
+        # We log each run ourselves; APScheduler's and Alembic's per-run lines are noise here.
+        for name in ("apscheduler", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    metrics = Metrics()
+    service = Service(path, config, metrics)
+    # Blocked before any thread starts, so every thread inherits the mask and the signals
+    # wait for the main thread's sigtimedwait.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    server: MetricsServer | None = None
+    try:
+        if config.metrics_port is not None:
+            server = _metrics_server(metrics, config.metrics_port, lambda: service.healthy)
+        service.start(run_now=run_now)
+        log.info(
+            "cbsalert %s serving %s: %s; next run %s",
+            __version__, path, _describe(config), service.next_run(),
+        )  # fmt: skip
+        if server is not None:
+            log.info("metrics on %s/metrics and %s/healthz", server.url, server.url)
+        service.resume()
+        while True:
+            caught = signal.sigtimedwait(SIGNALS, 1.0)
+            if caught is None:
+                continue
+            if caught.si_signo == signal.SIGHUP:
+                service.reload("SIGHUP")
+                continue
+            break
+        finished = service.stop(_name(caught.si_signo), shutdown_timeout_s)
+        if server is not None:
+            server.stop()
+        if not finished:
+            # The worker thread cannot be interrupted and Python would wait for it at exit.
+            logging.shutdown()
+            os._exit(0)
+        log.info("stopped")
+        return 0
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _metrics_server(metrics: Metrics, port: int, healthy: Callable[[], bool]) -> MetricsServer:
+    try:
+        return MetricsServer(metrics, METRICS_HOST, port, healthy).start()
+    except OSError as exc:
+        raise ConfigError(
+            f"metrics_port: cannot listen on {METRICS_HOST}:{port}: {exc.strerror or exc}"
+        ) from None
+
+
+def _log_summary(number: int, result: RunResult) -> None:
+    counts = result.counts()
+    fields = {
+        "event": "run_finished",
+        "run": number,
+        "outcome": outcome(result),
+        "date": result.day.isoformat(),
+        "users_checked": result.users_checked,
+        "users_total": result.users_total,
+        "alerts_new": counts["new"],
+        "alerts_repeat": counts["repeat"],
+        "alerts_firing": counts["firing"],
+        "alerts_resolved": counts["resolved"],
+        "deliveries_sent": result.deliveries_sent,
+        "deliveries_failed": result.deliveries_failed,
+        "api_calls": result.api_calls,
+        "duration_s": round(result.duration_s, 3),
+    }
+    ok = outcome(result) == "ok" and not result.deliveries_failed
+    log.log(
+        logging.INFO if ok else logging.WARNING,
+        "run %d finished: %s",
+        number,
+        summary_line(result),
+        extra={"fields": fields},
+    )
+
+
+def _describe(config: Config) -> str:
+    return (
+        f"{len(config.watch)} watched users, {len(config.rules)} rules, "
+        f"{len(config.notifiers)} notifiers, schedule {config.schedule!r} ({config.timezone})"
+        + (", heartbeat on" if config.heartbeat_url else "")
+    )
+
+
+def _stamp(path: Path) -> str | None:
+    """The file's content hash: mtimes can be too coarse to see a quick second edit."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _name(signo: int) -> str:
+    return signal.Signals(signo).name
