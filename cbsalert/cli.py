@@ -158,6 +158,34 @@ def _progress_printer(total: int) -> Callable[[int, int], None]:
 
 
 @app.command()
+def serve(
+    config_path: ConfigOpt = None,
+    run_now: Annotated[
+        bool, typer.Option("--run-now", help="Also run once at start, then follow the schedule.")
+    ] = False,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="Log lines as 'text' or 'json'.")
+    ] = None,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option("--shutdown-timeout", help="Seconds a stop waits for the run in progress."),
+    ] = 120.0,
+) -> None:
+    """Run the check on the config's schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
+    from cbsalert.scheduler import serve as serve_scheduled
+
+    if logging.getLogger().level > logging.INFO:
+        setup_logging(level=logging.INFO)  # a service logs each run; -vv still means debug
+    if log_format is not None:
+        setup_logging(fmt=log_format)
+    try:
+        code = serve_scheduled(config_path, run_now=run_now, shutdown_timeout_s=shutdown_timeout)
+    except CbsalertError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+@app.command()
 def validate(config_path: ConfigOpt = None) -> None:
     """Check the config file and render every template with sample alerts."""
     from cbsalert.render import validate_templates

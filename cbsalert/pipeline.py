@@ -50,6 +50,7 @@ class RunResult:
     users_total: int
     api_calls: int = 0
     calls_by_operation: dict[str, int] = field(default_factory=dict)
+    api_errors_by_operation: dict[str, int] = field(default_factory=dict)
     events: list[AlertEvent] = field(default_factory=list)
     errors: list[CheckError] = field(default_factory=list)
     fatal: str | None = None
@@ -220,6 +221,7 @@ async def _fetch(
     finally:
         result.api_calls = client.total_calls
         result.calls_by_operation = dict(client.calls)
+        result.api_errors_by_operation = dict(client.failures)
         await client.aclose()
 
 
