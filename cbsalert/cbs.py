@@ -201,12 +201,14 @@ class CbsClient:
             raise
         except CbsBadResponseError as exc:
             # An old server (or a proxy in front of it) may answer an unknown path with 404.
-            if "HTTP 404" not in exc.message:
+            if "HTTP 404" not in exc.message or operation in self.supported:
                 raise
             self._mark_unsupported(operation, exc.message)
             return None
         except CbsApiError as exc:
-            if exc.is_unknown_user:
+            # Once the server has answered the operation, an error is about this call (a
+            # set deleted since its job ran), not a sign of a server too old to offer it.
+            if exc.is_unknown_user or operation in self.supported:
                 raise
             self._mark_unsupported(operation, exc.message)
             return None

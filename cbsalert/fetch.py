@@ -189,8 +189,14 @@ async def fetch_day(
                 progress(done, len(entries))
 
     tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+    deadline = asyncio.timeout(config.cbs.deadline_s)
     try:
-        await _first_failure(tasks)
+        async with deadline:
+            await _first_failure(tasks)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        _deadline_passed(config, entries, result)
     finally:
         for task in tasks:
             task.cancel()
@@ -199,6 +205,17 @@ async def fetch_day(
     result.snapshots.sort(key=lambda s: order[s.login])
     result.errors.sort(key=lambda e: order.get(e.login, 0))
     return result
+
+
+def _deadline_passed(config: Config, entries: list[WatchEntry], result: FetchResult) -> None:
+    """Users not fetched in time are check errors; none fetched at all: the CBS is unusable."""
+    limit = f"the run deadline of {config.cbs.deadline_s:g} s (cbs.deadline_s) passed"
+    if not result.snapshots:
+        raise CbsUnavailableError("fetch", f"{limit} before any user was checked") from None
+    finished = result.checked_logins | {e.login for e in result.errors}
+    late = [e.login for e in entries if e.login not in finished]
+    log.warning("%s with %d users not checked", limit, len(late))
+    result.errors.extend(CheckError(login, "fetch", f"not checked: {limit}") for login in late)
 
 
 async def _first_failure(tasks: list[asyncio.Task[None]]) -> None:
