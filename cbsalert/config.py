@@ -64,6 +64,9 @@ class CbsConfig(_Strict):
     sys_user: str = Field(min_length=1)
     sys_password: SecretStr
     timeout_s: float = Field(default=30.0, gt=0)
+    # The whole fetch of one run, retries included: a CBS slow enough to pass it leaves the
+    # users not fetched by then as check errors (exit 1), or the run failed (exit 3).
+    deadline_s: float = Field(default=3600.0, gt=0)
     max_concurrency: int = Field(default=8, ge=1, le=256)
     verify_tls: bool = True
     ca_bundle: str | None = None
@@ -95,6 +98,15 @@ class WatchEntry(_Strict):
 class MetaAlert(_Strict):
     notify: list[str] | None = None
     severity: Literal["critical", "warning", "info"] = "critical"
+
+
+class _LocatedProblems(ValueError):
+    """Problems a model validator found deeper in the config, each with its key path, so
+    that they are reported at their own line rather than at the top of the file."""
+
+    def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
+        super().__init__("; ".join(f"{_dotted(loc)}: {message}" for loc, message in problems))
+        self.problems = problems
 
 
 def _check_zone(value: str) -> str:
@@ -129,8 +141,11 @@ class Config(_Strict):
     max_attempts: int = Field(default=5, ge=1, le=100)
     retention_days: int = Field(default=90, ge=1)
     lock_timeout_s: float = Field(default=60.0, ge=0)
+    # A run killed on another host holds the lock until it expires; its heartbeat renews it.
+    lock_ttl_s: float = Field(default=60.0, ge=1)
     heartbeat_url: SecretStr | None = None
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     meta_alert: MetaAlert = Field(default_factory=MetaAlert)
 
     _source: str = PrivateAttr(default="")
@@ -152,24 +167,29 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        ids = [r.id for r in self.rules]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"rule ids must be unique; repeated: {', '.join(duplicates)}")
-        for rule in self.rules:
-            for name in rule.notify:
+        problems: list[tuple[tuple[Any, ...], str]] = []
+        known = f"known: {', '.join(self.notifiers) or 'none'}"
+        ids: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            if rule.id in ids:
+                problems.append((("rules", i, "id"), f"rule id {rule.id!r} is used twice"))
+            ids.add(rule.id)
+            for j, name in enumerate(rule.notify):
                 if name not in self.notifiers:
-                    raise ValueError(
-                        f"rule {rule.id!r} notifies {name!r}, which is not under notifiers "
-                        f"(known: {', '.join(self.notifiers) or 'none'})"
+                    problems.append(
+                        (("rules", i, "notify", j), f"unknown notifier {name!r} ({known})")
                     )
-        for entry in self.watch:
-            for rule_id in entry.rules or []:
+        for i, entry in enumerate(self.watch):
+            for j, rule_id in enumerate(entry.rules or []):
                 if rule_id not in ids:
-                    raise ValueError(f"watch entry {entry.login!r} names unknown rule {rule_id!r}")
-        for name in self.meta_alert.notify or []:
+                    problems.append((("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
+        for j, name in enumerate(self.meta_alert.notify or []):
             if name not in self.notifiers:
-                raise ValueError(f"meta_alert notifies unknown notifier {name!r}")
+                problems.append(
+                    (("meta_alert", "notify", j), f"unknown notifier {name!r} ({known})")
+                )
+        if problems:
+            raise _LocatedProblems(problems)
         return self
 
     @property
@@ -336,6 +356,11 @@ def _format_errors(exc: ValidationError, source: _Source) -> Iterator[str]:
             continue  # already reported as a missing environment variable
         message = error["msg"].removeprefix("Value error, ")
         ctx = error.get("ctx") or {}
+        if isinstance(ctx.get("error"), _LocatedProblems):
+            for loc, text in ctx["error"].problems:
+                at, where = source.line((*error["loc"], *loc))
+                yield f"{source.path}:{at if at is not None else '?'}: {where}: {text}"
+            continue
         if error["type"] == "extra_forbidden":
             message = f"unknown key {error['loc'][-1]!r}"
         elif error["type"] == "union_tag_invalid":

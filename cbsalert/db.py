@@ -170,6 +170,18 @@ class RunLock(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class RunSlot(Base):
+    """A scheduled run (its fire time) and the instance that did it: with two ``serve``
+    instances on one database, each scheduled run is done once. Claimed under the run lock."""
+
+    __tablename__ = "run_slots"
+    __table_args__ = (Index("ix_run_slots_started_at", "started_at"),)
+    slot: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 # -- engine -----------------------------------------------------------------------------------
 
 

@@ -10,8 +10,6 @@ owed is ever lost.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from cbsalert.fetch import FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, build_context
 from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase, evaluate
-from cbsalert.state import StateStore, open_store
+from cbsalert.state import StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +53,7 @@ class RunResult:
     errors: list[CheckError] = field(default_factory=list)
     fatal: str | None = None
     fatal_reason: str | None = None
+    skipped: str | None = None  # set when another instance had already done this run
     deliveries_sent: int = 0
     deliveries_failed: int = 0
     duration_s: float = 0.0
@@ -141,10 +140,6 @@ def meta_rule(config: Config) -> CbsUnreachableRule:
     )
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 async def run_once(
     config: Config,
     *,
@@ -154,53 +149,75 @@ async def run_once(
     progress: Progress | None = None,
     notifiers: dict[str, Notifier] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    slot: str | None = None,
 ) -> RunResult:
-    """Check one day; raises StateError/LockTimeoutError/ConfigError, never for a CBS fault."""
+    """Check one day; raises StateError/LockTimeoutError/ConfigError, never for a CBS fault.
+
+    A real run holds the database's run lock from before the first CBS call to the last
+    delivery, so overlapping runs (cron and ``serve``, or two ``serve`` instances) neither
+    send twice nor load the CBS twice. ``slot`` names a scheduled run (its fire time): when
+    another instance has already done that slot, this run does nothing.
+    """
     started = clock()
     now = now or datetime.now(UTC)
     day = day or default_day(config, now)
     result = RunResult(day, config.timezone, dry_run, users_total=len(config.watch))
-    secrets = config.secrets()
-    store = open_store(config.state, auto_upgrade=not dry_run, secrets=secrets)
+    store = open_store(config.state, auto_upgrade=not dry_run, secrets=config.secrets())
     try:
-        t = clock()
-        logins = [e.login for e in config.watch]
-        history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
-        result.state_s += clock() - t
-        fetched = await _fetch(config, day, history, progress, result)
-        if fetched:
-            result.errors = fetched.errors
-        findings = evaluate_all(config, fetched, now) if fetched else []
-        rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
-        meta = meta_rule(config)
-        rules[meta.id] = meta
-        findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
-        checked = fetched.checked_logins if fetched else set()
-        t = clock()
         if dry_run:
-            result.events = store.reconcile(
-                findings, rules, day=day, now=now, checked_logins=checked, dry_run=True
-            )
-            result.state_s += clock() - t
+            await _check(config, store, result, now, progress, clock, plan=None)
             return result
-        with store.run_lock(_holder(), timeout_s=config.lock_timeout_s):
-            result.events = store.reconcile(
-                findings,
-                rules,
-                day=day,
-                now=now,
-                checked_logins=checked,
-                plan=lambda events: plan_messages(config, events, day, now),
-            )
-            if fetched:
-                store.record_sets(day, _sets_seen(fetched))
-            result.state_s += clock() - t
-            _deliver(config, store, result, now, notifiers, secrets, clock)
+        holder = holder_id()
+        with store.run_lock(holder, timeout_s=config.lock_timeout_s, ttl_s=config.lock_ttl_s):
+            if slot is not None and not store.claim_slot(slot, holder, now=now):
+                result.skipped = f"another instance already ran the check scheduled for {slot}"
+                return result
+            await _check(
+                config, store, result, now, progress, clock,
+                plan=lambda events: plan_messages(config, events, result.day, now),
+            )  # fmt: skip
+            _deliver(config, store, result, holder, now, notifiers, clock)
             store.prune(config.retention_days, now)
+            if slot is not None:
+                store.finish_slot(slot, now=now)
         return result
     finally:
         store.close()
         result.duration_s = clock() - started
+
+
+async def _check(
+    config: Config,
+    store: StateStore,
+    result: RunResult,
+    now: datetime,
+    progress: Progress | None,
+    clock: Callable[[], float],
+    plan: Callable[[list[AlertEvent]], list[tuple[str, MessageContext, list[str]]]] | None,
+) -> None:
+    """Fetch, evaluate and reconcile; with ``plan`` the outcome is written, else only read."""
+    day = result.day
+    t = clock()
+    logins = [e.login for e in config.watch]
+    history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+    result.state_s += clock() - t
+    fetched = await _fetch(config, day, history, progress, result)
+    if fetched:
+        result.errors = fetched.errors
+    findings = evaluate_all(config, fetched, now) if fetched else []
+    rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
+    meta = meta_rule(config)
+    rules[meta.id] = meta
+    findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
+    checked = fetched.checked_logins if fetched else set()
+    t = clock()
+    result.events = store.reconcile(
+        findings, rules, day=day, now=now, checked_logins=checked,
+        dry_run=plan is None, plan=plan,
+    )  # fmt: skip
+    if plan is not None and fetched:
+        store.record_sets(day, _sets_seen(fetched))
+    result.state_s += clock() - t
 
 
 async def _fetch(
@@ -240,15 +257,16 @@ def _deliver(
     config: Config,
     store: StateStore,
     result: RunResult,
+    holder: str,
     now: datetime,
     notifiers: dict[str, Notifier] | None,
-    secrets: list[str],
     clock: Callable[[], float],
 ) -> None:
     """Send every owed message; one notifier failing never stops the others."""
+    secrets = config.secrets()
     built = notifiers if notifiers is not None else {}
     try:
-        for owed in store.claim_owed(_holder(), max_attempts=config.max_attempts, now=now):
+        for owed in store.claim_owed(holder, max_attempts=config.max_attempts, now=now):
             notifier = built.get(owed.notifier)
             if notifier is None and owed.notifier in config.notifiers:
                 notifier = built[owed.notifier] = config.notifiers[owed.notifier].create(

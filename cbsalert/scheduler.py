@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -44,7 +44,12 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "check"
 MISFIRE_GRACE_S = 6 * 3600
-METRICS_HOST = "127.0.0.1"
+# Look-back windows for the fire time of a scheduled run: a run is normally milliseconds
+# late, but may be hours late after a machine slept (up to the misfire grace).
+SLOT_WINDOWS = (
+    timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=1),
+    timedelta(seconds=MISFIRE_GRACE_S),
+)  # fmt: skip
 SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
@@ -116,8 +121,8 @@ class Service:
             old, self.config = self.config, new
         if (new.schedule, new.timezone) != (old.schedule, old.timezone):
             self.scheduler.reschedule_job(JOB_ID, trigger=cron_trigger(new.schedule, new.timezone))
-        if new.metrics_port != old.metrics_port:
-            log.warning("metrics_port changed: restart cbsalert to apply it")
+        if (new.metrics_port, new.metrics_host) != (old.metrics_port, old.metrics_host):
+            log.warning("metrics_port or metrics_host changed: restart cbsalert to apply it")
         log.info("config reloaded (%s): %s; next run %s", reason, _describe(new), self.next_run())
         return True
 
@@ -148,16 +153,24 @@ class Service:
     def _run(self, config: Config, number: int) -> None:
         now = datetime.now(UTC)
         day = default_day(config, now)
+        slot = scheduled_slot(config, now)
         log.info("run %d started: checking %s for %d users", number, day, len(config.watch))
         started = time.monotonic()
         try:
-            result = asyncio.run(run_once(config, day=day, now=now))
+            result = asyncio.run(run_once(config, day=day, now=now, slot=slot))
+        except LockTimeoutError as exc:
+            # With two instances on one database, the other one is doing this run.
+            log.info("run %d skipped: %s", number, redact(str(exc), config.secrets()))
+            return
         except CbsalertError as exc:
             level = logging.WARNING if isinstance(exc, LockTimeoutError) else logging.ERROR
             log.log(level, "run %d failed: %s", number, redact(str(exc), config.secrets()))
             self.metrics.observe_error(time.monotonic() - started, time.time())
             if config.heartbeat_url and not isinstance(exc, LockTimeoutError):
                 self._ping(config, failed=True)
+            return
+        if result.skipped:
+            log.info("run %d skipped: %s", number, result.skipped)
             return
         self.metrics.observe(result, time.time())
         _log_summary(number, result)
@@ -213,7 +226,9 @@ def serve(
     server: MetricsServer | None = None
     try:
         if config.metrics_port is not None:
-            server = _metrics_server(metrics, config.metrics_port, lambda: service.healthy)
+            server = _metrics_server(
+                metrics, config.metrics_host, config.metrics_port, lambda: service.healthy
+            )
         service.start(run_now=run_now)
         log.info(
             "cbsalert %s serving %s: %s; next run %s",
@@ -243,12 +258,34 @@ def serve(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _metrics_server(metrics: Metrics, port: int, healthy: Callable[[], bool]) -> MetricsServer:
+def scheduled_slot(config: Config, now: datetime) -> str | None:
+    """The fire time of the schedule this run belongs to (the latest one not after ``now``),
+    as a UTC ISO string; None for a run off the schedule (``--run-now``).
+
+    Two instances with the same schedule compute the same slot, which the state store
+    hands to one of them only. APScheduler 3 does not give a job its fire time, and cron
+    triggers cannot step backwards, so step forward through growing look-back windows.
+    """
+    trigger = cron_trigger(config.schedule, config.timezone)
+    for window in SLOT_WINDOWS:
+        fire = trigger.get_next_fire_time(None, now - window)
+        latest = None
+        while fire is not None and fire <= now:
+            latest = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        if latest is not None:
+            return str(latest.astimezone(UTC).isoformat(timespec="seconds"))
+    return None
+
+
+def _metrics_server(
+    metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]
+) -> MetricsServer:
     try:
-        return MetricsServer(metrics, METRICS_HOST, port, healthy).start()
+        return MetricsServer(metrics, host, port, healthy).start()
     except OSError as exc:
         raise ConfigError(
-            f"metrics_port: cannot listen on {METRICS_HOST}:{port}: {exc.strerror or exc}"
+            f"metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
 
 

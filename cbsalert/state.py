@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -37,7 +38,16 @@ from sqlalchemy import CursorResult, Result, and_, delete, insert, or_, select, 
 from sqlalchemy.orm import Session
 
 from cbsalert import db
-from cbsalert.db import Alert, Delivery, DeliveryAlert, RunLock, SeenSet, Silence, Transition
+from cbsalert.db import (
+    Alert,
+    Delivery,
+    DeliveryAlert,
+    RunLock,
+    RunSlot,
+    SeenSet,
+    Silence,
+    Transition,
+)
 from cbsalert.errors import LockTimeoutError, StateError, redact
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext
@@ -72,6 +82,27 @@ class OwedDelivery:
 def holder_id(label: str = "run") -> str:
     """A lock holder name unique to this process and call, readable in messages."""
     return f"{label}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+_HOLDER = re.compile(r"^(?:[^@]*@)?(?P<host>[^:@]+):(?P<pid>\d+)(?::[0-9a-f]+)?$")
+
+
+def _dead_local_holder(holder: str) -> bool:
+    """Whether a lock holder (``host:pid`` or ``holder_id()``) names a process on this
+    host that has exited. Unknown formats, other hosts and live processes are not dead."""
+    match = _HOLDER.match(holder)
+    if match is None or match.group("host") != socket.gethostname():
+        return False
+    pid = int(match.group("pid"))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return False
+    return False
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -172,19 +203,27 @@ class StateStore:
 
     def _try_lock(self, holder: str, ttl_s: float) -> bool:
         """Claim the lock row; on success, whatever an earlier run left "sending" is owed
-        again (that run is gone: it released the lock, or was killed and its lock expired)."""
+        again (that run is gone: it released the lock, or was killed and its lock expired).
+
+        A lock whose holder was a process on this host that no longer exists is free at
+        once: a run killed by SIGKILL or the OOM killer must not block the next cron run
+        for ``ttl_s``.
+        """
         now = self._clock()
         with self._write() as s:
+            free = or_(RunLock.holder.is_(None), RunLock.expires_at <= now)
+            current = s.scalar(select(RunLock.holder).where(RunLock.name == LOCK_NAME))
+            if current is not None and _dead_local_holder(current):
+                free = or_(free, RunLock.holder == current)
             result = s.execute(
                 update(RunLock)
-                .where(
-                    RunLock.name == LOCK_NAME,
-                    or_(RunLock.holder.is_(None), RunLock.expires_at <= now),
-                )
+                .where(RunLock.name == LOCK_NAME, free)
                 .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=ttl_s))
             )
             if _rowcount(result) != 1:
                 return False
+            if current is not None:
+                log.warning("took over the run lock from %s: that run is gone", current)
             s.execute(
                 update(Delivery)
                 .where(Delivery.status == "sending")
@@ -217,6 +256,27 @@ class StateStore:
             f"another cbsalert run holds the state database lock ({holder or 'unknown'}, "
             f"since {_iso(since) or 'unknown'}); gave up after {timeout_s:g} s"
         )
+
+    # -- scheduled run slots -------------------------------------------------------------------
+
+    def claim_slot(self, slot: str, holder: str, *, now: datetime) -> bool:
+        """Claim the scheduled run ``slot`` (its fire time) for ``holder``, who holds the
+        run lock. False when another instance has already done it; a slot whose run died
+        before finishing is taken over, so its work is not lost."""
+        with self._write() as s:
+            row = s.get(RunSlot, slot)
+            if row is not None and row.finished_at is not None:
+                return False
+            if row is None:
+                s.add(RunSlot(slot=slot, holder=holder, started_at=now))
+            else:
+                log.warning("taking over scheduled run %s from %s, which died", slot, row.holder)
+                row.holder, row.started_at = holder, now
+            return True
+
+    def finish_slot(self, slot: str, *, now: datetime) -> None:
+        with self._write() as s:
+            s.execute(update(RunSlot).where(RunSlot.slot == slot).values(finished_at=now))
 
     # -- reconcile -----------------------------------------------------------------------------
 
@@ -486,6 +546,7 @@ class StateStore:
             s.execute(delete(Delivery).where(Delivery.id.in_(done)))
             s.execute(delete(Silence).where(Silence.until < cutoff))
             s.execute(delete(SeenSet).where(SeenSet.last_seen < cutoff.date()))
+            s.execute(delete(RunSlot).where(RunSlot.started_at < cutoff))
         return count
 
 

@@ -1,0 +1,123 @@
+"""The benchmark's processes: the simulated CBS in its own process, and each
+``cbsalert check`` as a child whose own peak RSS and CPU time are read from ``wait4``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from cbsalert.pipeline import RunResult
+
+HERE = Path(__file__).resolve().parent
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process (Linux ``/proc``), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class SimulatorProcess:
+    """``cbsalert simulate`` in its own process; ``url`` is read from what it prints."""
+
+    def __init__(self, data_file: Path, latency_ms: float) -> None:
+        # Kept open as long as the process runs; closed in stop().
+        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        cmd = [sys.executable, "-m", "cbsalert", "simulate", "--data", str(data_file),
+               "--port", "0", "--latency-ms", f"{latency_ms:g}"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._err, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on (\S+)", line)
+        if match is None:
+            self.stop()
+            self._err.seek(0)
+            raise RuntimeError(f"the simulator did not start: {self._err.read().decode()[-2000:]}")
+        self.url = match.group(1)
+        self.latency_ms = latency_ms
+
+    def cpu_s(self) -> float | None:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._err.close()
+
+    def __enter__(self) -> SimulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def timing_in_json() -> bool:
+    """Whether ``check --format json`` already carries the run's own timings."""
+    doc = RunResult(date(2000, 1, 1), "UTC", dry_run=False, users_total=0).to_json()
+    return "state_s" in doc and "duration_s" in doc
+
+
+def check_command(config: Path, day: str) -> list[str]:
+    """``cbsalert check`` as a user runs it; through ``check_child.py`` (the same CLI, with
+    the run's ``duration_s`` and ``state_s`` added to its JSON) while the JSON lacks them."""
+    args = ["check", "-c", str(config), "--date", day, "--format", "json"]
+    if timing_in_json():
+        return [sys.executable, "-m", "cbsalert", *args]
+    return [sys.executable, str(HERE / "check_child.py"), *args]
+
+
+@dataclass
+class CheckRun:
+    """One ``cbsalert check`` process, measured from the outside."""
+
+    exit_code: int
+    wall_s: float
+    maxrss_mb: float
+    cpu_s: float
+    doc: dict[str, Any] = field(default_factory=dict)
+    stderr: str = ""
+
+
+def run_check(cmd: list[str]) -> CheckRun:
+    """Run one check; its rusage comes from ``wait4`` on that very child, so the peak RSS
+    is this check's alone (RUSAGE_CHILDREN would be the largest child so far)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read().decode(), err.read().decode()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = {}
+    return CheckRun(
+        exit_code=proc.returncode,
+        wall_s=wall,
+        maxrss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        doc=doc,
+        stderr=errors[-4000:],
+    )
