@@ -126,6 +126,7 @@ def check(
     from cbsalert.report import print_run
 
     config = _load(config_path)
+    _check_templates(config)
     try:
         wanted = date.fromisoformat(day) if day else None
     except ValueError:
@@ -185,15 +186,20 @@ def serve(
     raise typer.Exit(code)
 
 
-@app.command()
-def validate(config_path: ConfigOpt = None) -> None:
-    """Check the config file and render every template with sample alerts."""
+def _check_templates(config: Config) -> None:
+    """A broken template is a config error found before any run, not a failed delivery."""
     from cbsalert.render import validate_templates
 
-    config = _load(config_path)
     problems = validate_templates(config)
     if problems:
         _fail(ConfigError(f"{config.source}: template problems", problems=problems))
+
+
+@app.command()
+def validate(config_path: ConfigOpt = None) -> None:
+    """Check the config file and render every template with sample alerts."""
+    config = _load(config_path)
+    _check_templates(config)
     out.print(
         f"{config.source}: OK — {len(config.watch)} watched users, {len(config.rules)} rules, "
         f"{len(config.notifiers)} notifiers",

@@ -17,6 +17,7 @@ hints live in ``KIND_HINTS`` so that every template shares them.
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from datetime import datetime
@@ -257,8 +258,12 @@ def _colors(alert: dict[str, Any]) -> tuple[str, str]:
     return SEVERITY_COLORS.get(key, ("#333333", "#f5f5f5"))
 
 
+@functools.lru_cache(maxsize=32)
 def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
-    """An environment that finds the user's files first, then the built-in templates."""
+    """An environment that finds the user's files first, then the built-in templates.
+
+    Cached: compiling the templates again for every message cost more than the rest of a
+    check. Jinja still notices a changed file (auto_reload), so ``serve`` picks edits up."""
     loaders: list[BaseLoader] = []
     if user_dir is not None:
         loaders.append(FileSystemLoader(str(user_dir)))
@@ -309,6 +314,10 @@ def load(kind: OutputKind, builtin: str, path: Path | None = None) -> Template:
         raise TemplateError(f"{where}: template file not found") from None
     except TemplateSyntaxError as exc:
         raise TemplateError(describe(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        where = str(path) if path is not None else f"built-in {builtin}"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise TemplateError(f"{where}: cannot read the template: {reason}") from None
 
 
 def render(template: Template, **context: Any) -> str:

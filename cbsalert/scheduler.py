@@ -38,6 +38,7 @@ from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
 from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
 from cbsalert.pipeline import RunResult, default_day, run_once
+from cbsalert.render import validate_templates
 from cbsalert.report import summary_line
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Service:
     def _reload(self, reason: str) -> bool:
         self._stamp = _stamp(self.path)
         try:
-            new = load_config(self.path)
+            new = load_checked(self.path)
         except ConfigError as exc:
             # Each problem names file:line: key already; one line per event, so join them.
             detail = "; ".join(exc.problems) or str(exc)
@@ -212,7 +213,7 @@ def serve(
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code (0). Raises ConfigError at start."""
     path = find_config(config_path)
-    config = load_config(path)
+    config = load_checked(path)
     setup_logging(secrets=config.secrets())
     if logging.getLogger().level > logging.DEBUG:
         # We log each run ourselves; APScheduler's and Alembic's per-run lines are noise here.
@@ -256,6 +257,16 @@ def serve(
         return 0
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def load_checked(path: Path) -> Config:
+    """The config, with every template rendered once: a broken template is a config error
+    at start or reload, not a delivery failure at 7 a.m."""
+    config = load_config(path)
+    problems = validate_templates(config)
+    if problems:
+        raise ConfigError(f"{config.source}: template problems", problems=problems)
+    return config
 
 
 def scheduled_slot(config: Config, now: datetime) -> str | None:

@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 
 CHUNK = 500  # keys per IN (...): well under SQLite's and PostgreSQL's parameter limits
 LOCK_NAME = "run"
+# A permanent failure (a revoked token, a deleted webhook) is not retried on every run, so a
+# service checking every few minutes does not hammer a provider that refuses it; a daily
+# check retries it on its next run, which delivers it once someone has fixed the config.
+PERMANENT_RETRY_AFTER = timedelta(hours=20)
 INTERRUPTED = "interrupted: the run sending it stopped before recording the result"
 NO_SYNC = {"synchronize_session": False}
 DeliveryPlan = tuple[str, MessageContext, Sequence[str]]  # notifier name, context, alert keys
@@ -373,14 +377,17 @@ class StateStore:
     # -- deliveries ----------------------------------------------------------------------------
 
     def claim_owed(self, holder: str, *, max_attempts: int, now: datetime) -> list[OwedDelivery]:
-        """Claim the owed deliveries (pending, or failed and neither permanent nor out of
-        attempts) for ``holder``, which must hold the run lock: the lock is exclusive, so no
+        """Claim the owed deliveries (pending, or failed with attempts left and either
+        transient or permanent but last tried ``PERMANENT_RETRY_AFTER`` ago) for ``holder``, which must hold the run lock: the lock is exclusive, so no
         two claimers ever get the same row. Each claim counts as an attempt.
         """
         token = uuid.uuid4().hex
         owed = and_(
             Delivery.status.in_(("pending", "failed")),
-            Delivery.permanent.is_(False),
+            or_(
+                Delivery.permanent.is_(False),
+                Delivery.last_attempt_at <= now - PERMANENT_RETRY_AFTER,
+            ),
             Delivery.attempts < max_attempts,
         )
         with self._write() as s:

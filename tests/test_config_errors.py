@@ -164,10 +164,6 @@ def test_validate_names_a_template_file_that_cannot_be_read(
     assert_config_error(result, [f"notifiers.ops: {template}: template file not found"])
 
 
-@pytest.mark.xfail(
-    reason="needs render.load to turn OSError/UnicodeDecodeError into TemplateError",
-    strict=True,
-)
 def test_validate_names_a_template_file_that_is_not_utf8(tmp_path: Path, slack: SlackSink) -> None:
     template = tmp_path / "alert.mrkdwn.j2"
     template.write_bytes(b"\xff\xfe{{ alert.login }}")
@@ -175,9 +171,6 @@ def test_validate_names_a_template_file_that_is_not_utf8(tmp_path: Path, slack: 
     assert_config_error(result, ["notifiers.ops:", str(template)])
 
 
-@pytest.mark.xfail(
-    reason="needs `check` to validate templates before running (cli.check)", strict=True
-)
 def test_check_refuses_an_unreadable_template_before_sending_anything(
     tmp_path: Path, slack: SlackSink
 ) -> None:

@@ -322,11 +322,18 @@ def test_failing_notifier_does_not_hold_back_the_others(store: StateStore) -> No
     assert [(d.notifier, d.attempts) for d in claim(store, morning(2))] == [("ops", 2)]
 
 
-def test_permanent_failure_is_not_retried_but_stays_visible(store: StateStore) -> None:
+def test_permanent_failure_is_not_retried_every_run_but_daily_and_stays_visible(
+    store: StateStore,
+) -> None:
     check(store, 1, backup(1))
-    [owed] = claim(store, morning(1), max_attempts=5)
+    [owed] = claim(store, morning(1), max_attempts=2)
     store.mark_failed(owed.id, "channel_not_found", permanent=True, now=morning(1))
-    assert claim(store, morning(2), max_attempts=5) == []
+    for hours in (1, 6, 12):
+        assert claim(store, morning(1) + timedelta(hours=hours), max_attempts=2) == []
+    [again] = claim(store, morning(2), max_attempts=2)  # a day later: someone may have fixed it
+    assert again.attempts == 2
+    store.mark_failed(again.id, "channel_not_found", permanent=True, now=morning(2))
+    assert claim(store, morning(3), max_attempts=2) == []  # out of attempts
     [alert] = store.list_alerts()
     assert alert["failed_deliveries"] == alert["permanent_failures"] == 1
     assert alert["last_delivery_error"] == "channel_not_found"
