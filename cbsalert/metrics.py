@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 from prometheus_client import (
@@ -28,6 +27,7 @@ from prometheus_client import (
 )
 
 from cbsalert.errors import redact
+from cbsalert.httpserve import QuietHandler
 from cbsalert.pipeline import RunResult
 
 log = logging.getLogger(__name__)
@@ -174,29 +174,16 @@ class MetricsServer:
 
 
 def _handler(metrics: Metrics, healthy: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # a scrape every 15 s is not an event worth a log line
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
             if path == "/metrics":
-                self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
+                self.send_body(200, metrics.render(), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 ok = healthy()
-                self._send(200 if ok else 503, b"ok\n" if ok else b"stopping\n", "text/plain")
+                self.send_body(200 if ok else 503, b"ok\n" if ok else b"stopping\n", "text/plain")
             else:
-                self._send(404, b"not found: try /metrics or /healthz\n", "text/plain")
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+                self.send_body(404, b"not found: try /metrics or /healthz\n", "text/plain")
 
     return Handler
 

@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cbsalert.cbs import READ_OPERATIONS
+from cbsalert.httpserve import QuietHandler
 
 FaultKind = Literal[
     "500", "502_html", "timeout", "truncated", "data_string", "data_list", "refuse_auth"
@@ -466,8 +467,7 @@ class Simulator:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         sim = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms.
             disable_nagle_algorithm = True
 
@@ -475,7 +475,7 @@ class Simulator:
                 pass
 
             def do_GET(self) -> None:
-                self._send(405, b"Method Not Allowed", "text/plain")
+                self.send_body(405, b"Method Not Allowed", "text/plain")
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -501,47 +501,39 @@ class Simulator:
                 if latency:
                     time.sleep(latency / 1000)
                 if match is None:
-                    self._send(404, b"<html><body>404 Not Found</body></html>", "text/html")
+                    self.send_body(404, b"<html><body>404 Not Found</body></html>", "text/html")
                     return
                 fault = sim._take_fault(operation, str(params.get("LoginName", "")))
                 if fault is not None:
                     self._fault(fault)
                     return
                 body = json.dumps(sim.answer(operation, params)).encode()
-                self._send(200, body, "application/json;charset=UTF-8")
+                self.send_body(200, body, "application/json;charset=UTF-8")
 
             def _fault(self, kind: FaultKind) -> None:
                 if kind == "500":
-                    self._send(500, b'{"Status":"Error","Message":"Internal error"}', "text/plain")
+                    self.send_body(
+                        500, b'{"Status":"Error","Message":"Internal error"}', "text/plain"
+                    )
                 elif kind == "502_html":
                     page = (
                         b"<html><head><title>502 Bad Gateway</title></head>"
                         b"<body><h1>502 Bad Gateway</h1></body></html>"
                     )
-                    self._send(502, page, "text/html")
+                    self.send_body(502, page, "text/html")
                 elif kind == "timeout":
                     time.sleep(sim._world.data.faults.hang_s)
-                    self._send(200, b'{"Status":"OK","Data":[]}', "application/json")
+                    self.send_body(200, b'{"Status":"OK","Data":[]}', "application/json")
                 elif kind == "truncated":
                     cut = b'{"Status":"OK","Data":[{"BackupSetName":"v6 Fi'
-                    self._send(200, cut, "application/json")
+                    self.send_body(200, cut, "application/json")
                 elif kind == "data_string":
-                    self._send(200, b'{"Status":"OK","Data":"no data"}', "application/json")
+                    self.send_body(200, b'{"Status":"OK","Data":"no data"}', "application/json")
                 elif kind == "data_list":
-                    self._send(200, b'{"Status":"OK","Data":[1,2,3]}', "application/json")
+                    self.send_body(200, b'{"Status":"OK","Data":[1,2,3]}', "application/json")
                 elif kind == "refuse_auth":
                     body = json.dumps(_error("Incorrect system username/password", "c")).encode()
-                    self._send(200, body, "application/json")
-
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    self.send_body(200, body, "application/json")
 
         return Handler
 

@@ -36,6 +36,8 @@ from urllib.parse import parse_qs
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from cbsalert.httpserve import QuietHandler
+
 SlackFault = Literal[
     "ratelimit", "server_error", "no_service", "invalid_auth", "channel_not_found", "hang"
 ]
@@ -174,12 +176,7 @@ class SlackSink:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         sink = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 payload = _parse_body(raw, self.headers.get("Content-Type") or "")
@@ -189,17 +186,7 @@ class SlackSink:
                 auth = self.headers.get("Authorization")
                 status, body, headers = sink._answer(kind, self.path, payload, auth)
                 content_type = "application/json" if kind == "api" else "text/html"
-                data = body.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a "hang" fault): nothing to answer
+                self.send_body(status, body.encode(), f"{content_type}; charset=utf-8", headers)
 
         return Handler
 

@@ -378,8 +378,9 @@ class StateStore:
 
     def claim_owed(self, holder: str, *, max_attempts: int, now: datetime) -> list[OwedDelivery]:
         """Claim the owed deliveries (pending, or failed with attempts left and either
-        transient or permanent but last tried ``PERMANENT_RETRY_AFTER`` ago) for ``holder``, which must hold the run lock: the lock is exclusive, so no
-        two claimers ever get the same row. Each claim counts as an attempt.
+        transient or permanent but last tried ``PERMANENT_RETRY_AFTER`` ago) for
+        ``holder``, which must hold the run lock: the lock is exclusive, so no two
+        claimers ever get the same row. Each claim counts as an attempt.
         """
         token = uuid.uuid4().hex
         owed = and_(

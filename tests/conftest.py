@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from cbsalert.simulator import SimData, Simulator
+from cbsalert.sinks import SlackSink, SmtpSink
 
 SYS_PASSWORD = "Sys-S3cret-pw!"
 
@@ -53,6 +54,20 @@ def make_sim() -> Iterator[Callable[..., Simulator]]:
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackSink]:
+    """A local stand-in for Slack (webhook and Web API) on loopback."""
+    with SlackSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A local SMTP server (aiosmtpd) on loopback."""
+    with SmtpSink() as sink:
+        yield sink
 
 
 def config_dict(sim_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:

@@ -419,10 +419,12 @@ class GaugedSimulator(Simulator):
                     sim.peak = max(sim.peak, sim.in_flight)
                 super().do_POST()
 
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
+            def send_body(
+                self, status: int, body: bytes, content_type: str, headers: Any = None
+            ) -> None:
                 with sim._gauge:
                     sim.in_flight -= 1
-                super()._send(status, body, content_type)
+                super().send_body(status, body, content_type, headers)
 
         return Gauged
 

@@ -7,7 +7,6 @@ expectations use) and runs the real command line in-process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,12 +75,6 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["cbsalert.yaml:5: timezone: unknown time zone 'Europe/Amsterdm'"],
     ),
 }  # fmt: skip
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    with SlackSink() as sink:
-        yield sink
 
 
 @pytest.fixture(autouse=True)

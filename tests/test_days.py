@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from cbsalert.config import Config
 from cbsalert.pipeline import RunResult, run_once
@@ -32,12 +30,6 @@ def nightly(statuses: list[str]) -> dict[str, Any]:
         for i, status in enumerate(statuses)
     ]
     return {"users": [{"login": "obm", "backup_sets": [{"id": "1", "name": "Docs"}], "jobs": jobs}]}
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    with SlackSink() as sink:
-        yield sink
 
 
 def make_config(sim: Simulator, slack: SlackSink, tmp_path: Path, **rule: Any) -> Config:

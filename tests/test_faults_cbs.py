@@ -11,7 +11,7 @@ without the fault resolves it, as it should.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,6 @@ from tests.fault_helpers import (
 )
 
 ALICE_ROW = f"SELECT * FROM alerts WHERE login = '{ALICE}'"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    with SlackSink() as sink:
-        yield sink
 
 
 @pytest.fixture

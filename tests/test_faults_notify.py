@@ -55,12 +55,6 @@ def slack() -> Iterator[SlackSink]:
         yield sink
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
-
-
 def make_config(
     sim: Simulator, tmp_path: Path, slack: SlackSink, smtp_port: int, **mail: Any
 ) -> Config:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 import yaml
 
 from cbsalert.simulator import SimData, Simulator
@@ -142,18 +141,6 @@ class Serve:
     def stop(self, signo: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         self.send(signo)
         return self.proc.wait(timeout)
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    with SlackSink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
 
 
 class Heartbeats:

@@ -58,12 +58,6 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackSink]:
-    with SlackSink() as sink:
-        yield sink
-
-
 def alert_sections(slack: SlackSink) -> list[str]:
     """The login of every alert section that reached Slack (a duplicate shows twice)."""
     logins = []
