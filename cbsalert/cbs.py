@@ -80,6 +80,7 @@ class CbsClient:
         self._sleep = sleep
         self.calls: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
         self.unsupported: set[str] = set()
         self.supported: set[str] = set()
         self._probe_locks: dict[str, asyncio.Lock] = {}
@@ -238,7 +239,11 @@ class CbsClient:
         return f"{self.base_url}/obs/api/json/{version}{operation}.do"
 
     async def call(self, operation: str, params: dict[str, str]) -> Any:
-        """POST one operation and return its ``Data``; raises a ``CbsError`` subclass."""
+        """POST one operation and return its ``Data``; raises a ``CbsError`` subclass.
+
+        ``calls`` counts operations asked for (the documented per-run formula); retried
+        attempts are counted apart in ``retries``."""
+        self.calls[operation] += 1
         attempt = 0
         while True:
             try:
@@ -252,6 +257,7 @@ class CbsClient:
                 delay = self._backoff_s * (2**attempt) * (0.5 + random.random())
                 log.info("%s failed (%s); retrying in %.2fs", operation, exc.message, delay)
                 attempt += 1
+                self.retries[operation] += 1
                 await self._sleep(delay)
             except CbsApiError:
                 self.failures[operation] += 1
@@ -265,7 +271,6 @@ class CbsClient:
         }
         client = await self._lanes.get()
         try:
-            self.calls[operation] += 1
             response = await client.post(self.url_for(operation), json=body)
         except httpx.TimeoutException:
             raise CbsUnavailableError(operation, "timed out") from None

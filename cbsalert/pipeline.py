@@ -46,7 +46,8 @@ class RunResult:
     timezone: str
     dry_run: bool
     users_total: int
-    api_calls: int = 0
+    api_calls: int = 0  # operations asked for; retried attempts are in api_retries
+    api_retries: int = 0
     calls_by_operation: dict[str, int] = field(default_factory=dict)
     api_errors_by_operation: dict[str, int] = field(default_factory=dict)
     events: list[AlertEvent] = field(default_factory=list)
@@ -87,6 +88,7 @@ class RunResult:
             "timezone": self.timezone,
             "dry_run": self.dry_run,
             "api_calls": self.api_calls,
+            "api_retries": self.api_retries,
             "users": {"total": self.users_total, "checked": self.users_checked},
             "alerts": [e.to_dict() for e in self.reported],
             "errors": [e.to_dict() for e in self.errors],
@@ -237,6 +239,7 @@ async def _fetch(
         return None
     finally:
         result.api_calls = client.total_calls
+        result.api_retries = sum(client.retries.values())
         result.calls_by_operation = dict(client.calls)
         result.api_errors_by_operation = dict(client.failures)
         await client.aclose()

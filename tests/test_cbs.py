@@ -327,7 +327,9 @@ def test_the_failures_counter_counts_api_errors_and_exhausted_retries() -> None:
         sim.inject("500", count=10, operation="ListRestoreJobStatus")
         _, client = run_keeping_client(sim.url, two_failures, retries=1)
     assert client.failures == {"ListBackupJobMode": 1, "ListRestoreJobStatus": 1}
-    assert client.calls == {"ListBackupJobMode": 1, "ListRestoreJobStatus": 2}
+    assert client.calls == {"ListBackupJobMode": 1, "ListRestoreJobStatus": 1}
+    assert client.retries == {"ListRestoreJobStatus": 1}
+    assert sim.count("ListRestoreJobStatus") == 2  # the attempts that reached the server
 
 
 def test_backoff_waits_between_attempts_through_the_injected_sleep() -> None:
