@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import IO, Any
 from cbsalert.pipeline import RunResult
 
 HERE = Path(__file__).resolve().parent
+# cbsalert.cbs logs each retried attempt at INFO: "<Operation> failed (<why>); retrying in …"
+_RETRY = re.compile(r"(\w+) failed \((.*?)\); retrying")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -72,14 +73,18 @@ class SimulatorProcess:
 
 def timing_in_json() -> bool:
     """Whether ``check --format json`` already carries the run's own timings."""
-    doc = RunResult(date(2000, 1, 1), "UTC", dry_run=False, users_total=0).to_json()
+    try:
+        doc = RunResult(date(2000, 1, 1), "UTC", dry_run=False, users_total=0).to_json()
+    except TypeError:  # the signature changed: use the wrapper, which asks nothing of it
+        return False
     return "state_s" in doc and "duration_s" in doc
 
 
 def check_command(config: Path, day: str) -> list[str]:
     """``cbsalert check`` as a user runs it; through ``check_child.py`` (the same CLI, with
     the run's ``duration_s`` and ``state_s`` added to its JSON) while the JSON lacks them."""
-    args = ["check", "-c", str(config), "--date", day, "--format", "json"]
+    # -v: INFO logs on stderr, where the client says which calls it retried and why.
+    args = ["-v", "check", "-c", str(config), "--date", day, "--format", "json"]
     if timing_in_json():
         return [sys.executable, "-m", "cbsalert", *args]
     return [sys.executable, str(HERE / "check_child.py"), *args]
@@ -95,17 +100,21 @@ class CheckRun:
     cpu_s: float
     doc: dict[str, Any] = field(default_factory=dict)
     stderr: str = ""
+    retries: list[str] = field(default_factory=list)
 
 
 def run_check(cmd: list[str]) -> CheckRun:
-    """Run one check; its rusage comes from ``wait4`` on that very child, so the peak RSS
-    is this check's alone (RUSAGE_CHILDREN would be the largest child so far)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run one check through ``rusage.py``, which forks it from a small process and reads
+    its peak RSS and CPU time with ``wait4``: they are this check's alone."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        report = Path(tmp) / "rusage.json"
+        wrapper = [sys.executable, "-I", str(HERE / "rusage.py"), str(report)]
+        subprocess.run([*wrapper, *cmd], stdout=out, stderr=err, check=True)
+        usage = json.loads(report.read_text(encoding="utf-8"))
         out.seek(0)
         err.seek(0)
         text, errors = out.read().decode(), err.read().decode()
@@ -114,10 +123,11 @@ def run_check(cmd: list[str]) -> CheckRun:
     except ValueError:
         doc = {}
     return CheckRun(
-        exit_code=proc.returncode,
-        wall_s=wall,
-        maxrss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
-        cpu_s=usage.ru_utime + usage.ru_stime,
+        exit_code=usage["exit_code"],
+        wall_s=usage["wall_s"],
+        maxrss_mb=usage["maxrss_kb"] / 1024,
+        cpu_s=usage["cpu_s"],
         doc=doc,
         stderr=errors[-4000:],
+        retries=[m.group(0) for m in _RETRY.finditer(errors)],
     )
