@@ -44,10 +44,10 @@ class SimulatorProcess:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (\S+)", line)
+        self.stderr = ""  # what it said on stderr (tracebacks of failed requests), at stop()
         if match is None:
             self.stop()
-            self._err.seek(0)
-            raise RuntimeError(f"the simulator did not start: {self._err.read().decode()[-2000:]}")
+            raise RuntimeError(f"the simulator did not start: {self.stderr}")
         self.url = match.group(1)
         self.latency_ms = latency_ms
 
@@ -62,7 +62,10 @@ class SimulatorProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self._err.close()
+        if not self._err.closed:
+            self._err.seek(0)
+            self.stderr = self._err.read().decode(errors="replace")[-4000:]
+            self._err.close()
 
     def __enter__(self) -> SimulatorProcess:
         return self

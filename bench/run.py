@@ -74,12 +74,19 @@ class Bench:
         self.rows: list[dict[str, Any]] = []
         self.problems: list[str] = []
         self.worlds: dict[str, dict[str, int]] = {}
+        self.notes: dict[str, str] = {}
         self.slack = SlackSink().start()
         self.smtp = SmtpSink().start()
 
     def close(self) -> None:
         self.slack.stop()
         self.smtp.stop()
+
+    def simulator_said(self, name: str, sim: SimulatorProcess) -> None:
+        """A request the simulator failed shows as a traceback on its stderr: keep it."""
+        if sim.stderr.strip():
+            self.notes[f"{name} simulator stderr"] = sim.stderr
+            print(f"[{name}] the simulator wrote on stderr:\n{sim.stderr[-1500:]}", flush=True)
 
     def world(self, name: str, users: int) -> tuple[Path, dict[str, Any], Mix]:
         data, mix = make_world(users, self.args.sets, self.today)
@@ -187,10 +194,12 @@ def run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[s
                     row = bench.checks("prefill", sim, mix, work / "prefill.db", runs=1)[0]
                     row["prefilled_rows"] = count
                     results["prefill"] = {"rows": count, "empty": baseline, "prefilled": row}
+            bench.simulator_said("main", sim)
         if scenario in ("all", "rss"):
             file, _, mix = bench.world("rss", args.rss_users)
             with SimulatorProcess(file, args.latency_ms) as sim:
                 bench.checks("rss", sim, mix, work / "rss.db", runs=args.rss_runs)
+            bench.simulator_said("rss", sim)
         if scenario in ("all", "client"):
             file, data, mix = main_world or bench.world("main", args.users)
             with SimulatorProcess(file, 0) as sim:
@@ -209,9 +218,11 @@ def run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[s
                         sim, data, today, calls=args.client_calls,
                         concurrency=args.concurrency, config=config, profile=True,
                     )  # fmt: skip
+            bench.simulator_said("client", sim)
     finally:
         bench.close()
     results["worlds"] = bench.worlds
+    results["notes"] = bench.notes
     results["runs"] = bench.rows
     return bench.problems
 
@@ -243,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_runs(results["runs"])
     print_client(results.get("client", []))
+    if args.quick:
+        print("\n(a --quick run: the targets are for the full sizes, shown for reference only)")
     print_targets(results["targets"])
     for problem in problems:
         print(f"PROBLEM: {problem}")
