@@ -241,13 +241,13 @@ class CbsClient:
     async def call(self, operation: str, params: dict[str, str]) -> Any:
         """POST one operation and return its ``Data``; raises a ``CbsError`` subclass.
 
-        ``calls`` counts operations asked for (the documented per-run formula); retried
-        attempts are counted apart in ``retries``."""
-        self.calls[operation] += 1
+        ``calls`` counts operations sent (the documented per-run formula); retried
+        attempts are counted apart in ``retries``. Both count a request when it gets its
+        connection, so one cancelled while waiting for a free lane is not counted."""
         attempt = 0
         while True:
             try:
-                return await self._post(operation, params)
+                return await self._post(operation, params, self.retries if attempt else self.calls)
             except CbsUnavailableError as exc:
                 if attempt >= self._retries:
                     self.failures[operation] += 1
@@ -257,19 +257,19 @@ class CbsClient:
                 delay = self._backoff_s * (2**attempt) * (0.5 + random.random())
                 log.info("%s failed (%s); retrying in %.2fs", operation, exc.message, delay)
                 attempt += 1
-                self.retries[operation] += 1
                 await self._sleep(delay)
             except CbsApiError:
                 self.failures[operation] += 1
                 raise
 
-    async def _post(self, operation: str, params: dict[str, str]) -> Any:
+    async def _post(self, operation: str, params: dict[str, str], count: Counter[str]) -> Any:
         body = {
             "SysUser": self._sys_user,
             "SysPwd": self._sys_password.get_secret_value(),
             **params,
         }
         client = await self._lanes.get()
+        count[operation] += 1
         try:
             response = await client.post(self.url_for(operation), json=body)
         except httpx.TimeoutException:
