@@ -13,29 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar, cast
 
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config, WatchEntry
 from cbsalert.errors import CbsAuthError, CbsError, CbsUnavailableError
 from cbsalert.model import CheckError, JobResult, UserSnapshot
-from cbsalert.records import BackupJob, BackupSet, Destination
+from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Progress = Callable[[int, int], None]
+Consume = Callable[[UserSnapshot], None]
 
 
 @dataclass
 class FetchResult:
+    """Users fetched in full, and the ones that failed. ``snapshots`` is empty when the
+    caller consumed each snapshot as it came (``fetch_day(consume=...)``)."""
+
     snapshots: list[UserSnapshot] = field(default_factory=list)
     errors: list[CheckError] = field(default_factory=list)
-
-    @property
-    def checked_logins(self) -> set[str]:
-        return {s.login for s in self.snapshots}
+    checked_logins: set[str] = field(default_factory=set)
 
 
 def make_client(config: Config) -> CbsClient:
@@ -80,11 +83,14 @@ class _Fetcher:
 
     async def user(self, entry: WatchEntry) -> UserSnapshot:
         login, owner, client = entry.login, entry.owner, self.client
-        sets, jobs, restores = await asyncio.gather(
+        found: list[Any] = await _all(
             client.list_backup_sets(login),
             client.list_backup_jobs(login, self.day),
             client.list_restore_jobs(login, owner, self.day),
         )
+        sets: list[BackupSet] | None = found[0]
+        jobs: list[BackupJob] = found[1]
+        restores: list[RestoreJob] = found[2]
         jobs = [j for j in jobs if _selected(entry, j.backup_set_id, j.backup_set_name)]
         restores = [r for r in restores if _selected(entry, r.backup_set_id, r.backup_set_name)]
         expected, source = self._expected_sets(entry, sets, jobs)
@@ -122,7 +128,7 @@ class _Fetcher:
     async def _job_results(self, login: str, owner: str, jobs: list[BackupJob]) -> list[JobResult]:
         client = self.client
         set_ids = sorted({j.backup_set_id for j in jobs})
-        found = await asyncio.gather(*(client.get_destinations(login, s) for s in set_ids))
+        found = await _all(*(client.get_destinations(login, s) for s in set_ids))
         destinations: dict[str, list[Destination] | None] = dict(zip(set_ids, found, strict=True))
 
         def dest_ids(job: BackupJob) -> list[str | None]:
@@ -131,21 +137,30 @@ class _Fetcher:
 
         pairs = [(job, dest) for job in jobs for dest in dest_ids(job)]
         running = [job for job in jobs if job.running]
-        report_calls = asyncio.gather(
-            *(client.get_job_report(login, owner, j.backup_set_id, j.id, d) for j, d in pairs)
-        )
-        progress_calls = asyncio.gather(
+        answers: list[Any] = await _all(
+            *(client.get_job_report(login, owner, j.backup_set_id, j.id, d) for j, d in pairs),
             *(
                 client.get_job_progress(login, j.backup_set_id, dest_ids(j)[0], j.id)
                 for j in running
-            )
+            ),
         )
-        reports, progresses = await asyncio.gather(report_calls, progress_calls)
+        reports, progresses = answers[: len(pairs)], answers[len(pairs) :]
         progress = {job.id: item for job, item in zip(running, progresses, strict=True)}
         return [
             JobResult(job, dest, report, progress.get(job.id))
             for (job, dest), report in zip(pairs, reports, strict=True)
         ]
+
+
+async def _all(*calls: Awaitable[T]) -> list[T]:
+    """``asyncio.gather`` that lets every call finish before raising the first failure
+    (wrong credentials first): a user that cannot be checked leaves no calls running,
+    or retrying, behind it, and every request sent is counted."""
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    failures = [a for a in answers if isinstance(a, BaseException)]
+    if failures:
+        raise next((f for f in failures if isinstance(f, CbsAuthError)), failures[0])
+    return cast(list[T], answers)
 
 
 async def fetch_day(
@@ -154,8 +169,13 @@ async def fetch_day(
     day: date,
     history: Mapping[str, Mapping[str, str]] | None = None,
     progress: Progress | None = None,
+    consume: Consume | None = None,
 ) -> FetchResult:
-    """Fetch every watched user; CbsAuthError / CbsUnavailableError when the CBS is unusable."""
+    """Fetch every watched user; CbsAuthError / CbsUnavailableError when the CBS is unusable.
+
+    With ``consume`` each snapshot is handed over as soon as it is complete and not kept,
+    so a run's memory does not grow with the number of users.
+    """
     fetcher = _Fetcher(client, config, day, history or {})
     result = FetchResult()
     entries = list(config.watch)
@@ -174,7 +194,7 @@ async def fetch_day(
         while not queue.empty():
             entry = queue.get_nowait()
             try:
-                result.snapshots.append(await fetcher.user(entry))
+                snapshot = await fetcher.user(entry)
             except CbsAuthError:
                 raise
             except CbsError as exc:
@@ -184,6 +204,12 @@ async def fetch_day(
                         raise
                 log.warning("cannot check %s: %s", entry.login, exc)
                 result.errors.append(CheckError(entry.login, exc.operation, exc.message))
+            else:
+                result.checked_logins.add(entry.login)
+                if consume is None:
+                    result.snapshots.append(snapshot)
+                else:
+                    consume(snapshot)
             done += 1
             if progress is not None:
                 progress(done, len(entries))
@@ -210,7 +236,7 @@ async def fetch_day(
 def _deadline_passed(config: Config, entries: list[WatchEntry], result: FetchResult) -> None:
     """Users not fetched in time are check errors; none fetched at all: the CBS is unusable."""
     limit = f"the run deadline of {config.cbs.deadline_s:g} s (cbs.deadline_s) passed"
-    if not result.snapshots:
+    if not result.checked_logins:
         raise CbsUnavailableError("fetch", f"{limit} before any user was checked") from None
     finished = result.checked_logins | {e.login for e in result.errors}
     late = [e.login for e in entries if e.login not in finished]

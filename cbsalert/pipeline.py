@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from cbsalert.config import Config, WatchEntry
+from cbsalert.config import Config
 from cbsalert.errors import (
     EXIT_CBS,
     EXIT_OK,
@@ -27,10 +27,11 @@ from cbsalert.errors import (
     redact,
     redact_url,
 )
-from cbsalert.fetch import FetchResult, Progress, fetch_day, make_client
-from cbsalert.model import AlertEvent, CheckError, Finding
+from cbsalert.evaluate import Evaluator
+from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
+from cbsalert.model import AlertEvent, CheckError
 from cbsalert.notify import MessageContext, Notifier, build_context
-from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase, evaluate
+from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase
 from cbsalert.state import StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
@@ -100,20 +101,6 @@ class RunResult:
 def default_day(config: Config, now: datetime) -> date:
     """Yesterday, as a calendar day in the config's time zone."""
     return now.astimezone(config.zone).date() - timedelta(days=1)
-
-
-def rules_for(config: Config, entry: WatchEntry) -> list[RuleBase]:
-    if entry.rules is None:
-        return list(config.rules)
-    return [r for r in config.rules if r.id in entry.rules]
-
-
-def evaluate_all(config: Config, fetched: FetchResult, now: datetime) -> list[Finding]:
-    entries = {e.login: e for e in config.watch}
-    findings: list[Finding] = []
-    for snap in fetched.snapshots:
-        findings.extend(evaluate(snap, rules_for(config, entries[snap.login]), now))
-    return findings
 
 
 def plan_messages(
@@ -203,10 +190,12 @@ async def _check(
     logins = [e.login for e in config.watch]
     history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
     result.state_s += clock() - t
-    fetched = await _fetch(config, day, history, progress, result)
+    evaluator = Evaluator(config, now, store.stored_keys, clock)
+    fetched = await _fetch(config, day, history, progress, result, evaluator.add)
+    result.state_s += evaluator.lookup_s
     if fetched:
         result.errors = fetched.errors
-    findings = evaluate_all(config, fetched, now) if fetched else []
+    findings = evaluator.finish() if fetched else []
     rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
     meta = meta_rule(config)
     rules[meta.id] = meta
@@ -218,7 +207,7 @@ async def _check(
         dry_run=plan is None, plan=plan,
     )  # fmt: skip
     if plan is not None and fetched:
-        store.record_sets(day, _sets_seen(fetched))
+        store.record_sets(day, evaluator.sets_seen)
     result.state_s += clock() - t
 
 
@@ -228,10 +217,11 @@ async def _fetch(
     history: dict[str, dict[str, str]],
     progress: Progress | None,
     result: RunResult,
+    consume: Consume,
 ) -> FetchResult | None:
     client = make_client(config)
     try:
-        return await fetch_day(client, config, day, history, progress)
+        return await fetch_day(client, config, day, history, progress, consume)
     except (CbsAuthError, CbsUnavailableError) as exc:
         result.fatal_reason = redact(str(exc), config.secrets())
         result.fatal = f"the CBS cannot be used: {result.fatal_reason}"
@@ -243,17 +233,6 @@ async def _fetch(
         result.calls_by_operation = dict(client.calls)
         result.api_errors_by_operation = dict(client.failures)
         await client.aclose()
-
-
-def _sets_seen(fetched: FetchResult) -> dict[str, dict[str, str]]:
-    seen: dict[str, dict[str, str]] = {}
-    for snap in fetched.snapshots:
-        sets = dict(snap.expected_sets) if snap.sets_source in ("server", "config") else {}
-        for job in snap.jobs:
-            sets.setdefault(job.job.backup_set_id, job.job.backup_set_name)
-        if sets:
-            seen[snap.login] = sets
-    return seen
 
 
 def _deliver(

@@ -329,6 +329,14 @@ class StateStore:
             findings, existing, rules, silences, day=day, now=now, checked_logins=checked_logins
         )
 
+    def stored_keys(self, keys: Collection[str]) -> set[str]:
+        """Which of ``keys`` have a stored alert, firing or resolved (in chunks)."""
+        found: set[str] = set()
+        with self._read() as s:
+            for chunk in _chunks(sorted(keys)):
+                found.update(s.scalars(select(Alert.key).where(Alert.key.in_(chunk))))
+        return found
+
     def enqueue(self, deliveries: Sequence[DeliveryPlan], *, now: datetime) -> list[int]:
         """Pending deliveries on their own (test messages, meta alerts)."""
         with self._write() as s:

@@ -301,12 +301,13 @@ if mode == "fsize":
     hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(arg), hard))
 elif mode == "crash":
-    import cbsalert.pipeline as pipeline
     from cbsalert.state import StateStore
 
     if arg == "after-evaluate":
-        evaluate = pipeline.evaluate_all
-        pipeline.evaluate_all = lambda *a, **k: die(evaluate(*a, **k))
+        from cbsalert.evaluate import Evaluator
+
+        finish = Evaluator.finish
+        Evaluator.finish = lambda self: die(finish(self))
     elif arg == "after-reconcile":
         reconcile = StateStore.reconcile
         StateStore.reconcile = lambda self, *a, **k: die(reconcile(self, *a, **k))
