@@ -71,11 +71,15 @@ class Service:
         self._idle.set()
         self._stopping = False
         self._runs = 0
+        self._off_schedule_pending = False  # set by start(run_now=True) for the first run
 
     # -- scheduling ------------------------------------------------------------------------
 
     def start(self, *, run_now: bool) -> None:
         config = self.config
+        # The first run is then off the schedule: it must not take (or be refused) the
+        # slot of a scheduled run that an earlier process or another instance already did.
+        self._off_schedule_pending = run_now
         self.scheduler.add_job(
             self.run_scheduled,
             trigger=cron_trigger(config.schedule, config.timezone),
@@ -141,20 +145,21 @@ class Service:
             self._idle.clear()
             self._runs += 1
             number = self._runs
+            off_schedule, self._off_schedule_pending = self._off_schedule_pending, False
         try:
             self.reload_if_changed()
             with self._lock:
                 config = self.config
-            self._run(config, number)
+            self._run(config, number, scheduled=not off_schedule)
         except Exception:  # the service must outlive a bug in one run
             log.exception("run %d failed unexpectedly", number)
         finally:
             self._idle.set()
 
-    def _run(self, config: Config, number: int) -> None:
+    def _run(self, config: Config, number: int, *, scheduled: bool = True) -> None:
         now = datetime.now(UTC)
         day = default_day(config, now)
-        slot = scheduled_slot(config, now)
+        slot = scheduled_slot(config, now) if scheduled else None
         log.info("run %d started: checking %s for %d users", number, day, len(config.watch))
         started = time.monotonic()
         try:

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
+from cbsalert.config import load_config
+from cbsalert.scheduler import scheduled_slot
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink, SmtpSink
+from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict
 
 ZONE = "Europe/Amsterdam"
@@ -416,4 +419,31 @@ def test_a_run_outlasting_the_shutdown_timeout_is_left_and_the_next_run_catches_
     )  # fmt: skip
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["deliveries"] == {"sent": 1, "failed": 0}
+    assert len(slack.messages) == 1
+
+
+def test_run_now_runs_even_when_the_current_scheduled_slot_was_done_elsewhere(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    sim = make_sim(world(user("obm", FAILED_JOB)))
+    rule = {"id": "backup-failed", "kind": "backup_status", "notify": ["slack"]}
+    raw = make_config(
+        sim.url, tmp_path, notifiers=notifiers(slack), schedule="* * * * *", rules=[rule]
+    )
+    path = put_config(tmp_path / "c.yaml", raw)
+    config = load_config(path)
+    store = open_store(config.state, auto_upgrade=True)
+    now = datetime.now(UTC)
+    for moment in (now, now + timedelta(minutes=1)):  # this minute's slot, and the next one's
+        slot = scheduled_slot(config, moment)
+        assert slot is not None
+        with store.run_lock("other", timeout_s=5):
+            assert store.claim_slot(slot, "other", now=moment)
+            store.finish_slot(slot, now=moment)
+    store.close()
+
+    with Serve(tmp_path, "serve", "-c", str(path), "--run-now") as svc:
+        svc.wait_for(FINISHED)
+        assert svc.stop() == 0
+    assert "run 1 finished" in svc.log and "skipped" not in svc.log
     assert len(slack.messages) == 1
