@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, insert
+from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
 from cbsalert import db
+from cbsalert import state as state_module
 from cbsalert.db import Alert
 from cbsalert.errors import LockTimeoutError, StateError
 from cbsalert.model import AlertEvent, Finding
@@ -136,7 +137,8 @@ def test_upgrade_creates_the_schema_the_models_describe_and_is_idempotent(db_url
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.Base.metadata) == []
-    assert db.current_revision(store.engine) == db.head_revision()
+    # HEAD_REVISION spares a run from importing Alembic: it must be Alembic's head.
+    assert db.current_revision(store.engine) == db.head_revision() == db.HEAD_REVISION
     assert counts(store) == dict.fromkeys(TABLES, 0)
     store.close()
     open_store(db_url, auto_upgrade=False).close()
@@ -154,6 +156,19 @@ def test_open_store_upgrades_sqlite_but_asks_for_db_upgrade_elsewhere(db_url: st
         return
     with pytest.raises(StateError, match="run `cbsalert db upgrade`"):
         open_store(db_url, auto_upgrade=True)
+
+
+def test_a_check_on_a_current_schema_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    open_store(url, auto_upgrade=True).close()
+    code = (
+        "import sys; from cbsalert.state import open_store; "
+        f"open_store({url!r}, auto_upgrade=True).close(); "
+        f"open_store({url!r}, auto_upgrade=False).close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # -- alerts ---------------------------------------------------------------------------------
@@ -265,7 +280,9 @@ def test_list_alerts_shows_firing_ones_and_with_all_the_resolved_too(store: Stat
     assert sorted(a["state"] for a in everything) == ["firing", "resolved"]
 
 
-def test_reconcile_loads_only_the_alerts_of_this_runs_findings(store: StateStore) -> None:
+def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = [
         {"key": f"backup-failed|u{i}|S|D1", "rule": "backup-failed", "kind": "backup_status",
          "severity": "critical", "login": f"u{i}", "owner": "", "state": "resolved",
@@ -276,15 +293,14 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(store: StateStore
     with db.writer(store.engine).begin() as connection:
         connection.execute(insert(Alert), rows)
     loaded: list[str] = []
+    decide = state_module.reconcile_findings
 
-    def on_load(target: Alert, _context: Any) -> None:
-        loaded.append(target.key)
+    def spy(findings: Any, existing: Any, *args: Any, **kwargs: Any) -> Any:
+        loaded.extend(existing)
+        return decide(findings, existing, *args, **kwargs)
 
-    event.listen(Alert, "load", on_load)
-    try:
-        check(store, 2, backup(2), backup(2, login="u7", set_id="S"))
-    finally:
-        event.remove(Alert, "load", on_load)
+    monkeypatch.setattr(state_module, "reconcile_findings", spy)
+    check(store, 2, backup(2), backup(2, login="u7", set_id="S"))
     assert loaded == ["backup-failed|u7|S|D1"]
 
 
@@ -463,6 +479,18 @@ def test_sets_seen_are_remembered_per_user_with_the_last_day_seen(store: StateSt
         "carol": {},
     }
     assert store.seen_sets(["alice"], day(1)) == {"alice": {"S1": "Documents", "S2": "Mail"}}
+
+
+def test_sets_seen_of_more_users_than_one_chunk_are_all_kept(store: StateStore) -> None:
+    users = [f"user{i:04d}" for i in range(1234)]  # CHUNK is 500
+    store.record_sets(day(1), {u: {"S1": "Docs", "S2": "Mail"} for u in users})
+    store.record_sets(day(2), {u: {"S1": "Docs", "S3": "New"} for u in users[::2]})
+    seen = store.seen_sets(users, day(2))
+    assert all(seen[u] == {"S1": "Docs", "S3": "New"} for u in users[::2])
+    assert all(seen[u] == {} for u in users[1::2])
+    assert store.seen_sets(users[:1], day(1)) == {
+        users[0]: {"S1": "Docs", "S2": "Mail", "S3": "New"}
+    }
 
 
 def test_prune_forgets_old_resolved_alerts_and_finished_deliveries(store: StateStore) -> None:
