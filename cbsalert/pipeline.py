@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_clien
 from cbsalert.model import AlertEvent, CheckError
 from cbsalert.notify import MessageContext, Notifier, build_context
 from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase
-from cbsalert.state import StateStore, holder_id, open_store
+from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +105,17 @@ def default_day(config: Config, now: datetime) -> date:
 
 def plan_messages(
     config: Config, events: list[AlertEvent], day: date, now: datetime
-) -> list[tuple[str, MessageContext, list[str]]]:
-    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert)."""
-    planned: list[tuple[str, MessageContext, list[str]]] = []
+) -> Iterator[tuple[str, MessageContext, list[str]]]:
+    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
+    one message at a time, as the state store writes them."""
     for name, notifier in config.notifiers.items():
         mine = [e for e in events if name in e.notify]
         if not mine:
             continue
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
-            context = build_context(day, config.timezone, group, now)
-            planned.append((name, context, [e.finding.key for e in group]))
-    return planned
+            context = build_context(day, config.timezone, group, now, limit=notifier.max_alerts)
+            yield name, context, [e.finding.key for e in group]
 
 
 def meta_rule(config: Config) -> CbsUnreachableRule:
@@ -182,7 +181,7 @@ async def _check(
     now: datetime,
     progress: Progress | None,
     clock: Callable[[], float],
-    plan: Callable[[list[AlertEvent]], list[tuple[str, MessageContext, list[str]]]] | None,
+    plan: PlanDeliveries | None,
 ) -> None:
     """Fetch, evaluate and reconcile; with ``plan`` the outcome is written, else only read."""
     day = result.day

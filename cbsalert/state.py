@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -65,7 +65,7 @@ PERMANENT_RETRY_AFTER = timedelta(hours=20)
 INTERRUPTED = "interrupted: the run sending it stopped before recording the result"
 NO_SYNC = {"synchronize_session": False}
 DeliveryPlan = tuple[str, MessageContext, Sequence[str]]  # notifier name, context, alert keys
-PlanDeliveries = Callable[[list[AlertEvent]], Sequence[DeliveryPlan]]
+PlanDeliveries = Callable[[list[AlertEvent]], Iterable[DeliveryPlan]]
 
 
 class SilenceNotFoundError(StateError):
@@ -74,13 +74,21 @@ class SilenceNotFoundError(StateError):
 
 @dataclass(frozen=True)
 class OwedDelivery:
-    """A delivery claimed for sending. ``attempts`` counts this one."""
+    """A delivery claimed for sending. ``attempts`` counts this one.
+
+    The context stays JSON until it is sent: a first run's digest of thousands of alerts
+    is parsed one delivery at a time, not all at once."""
 
     id: int
     notifier: str
-    context: MessageContext
+    context_json: str
     attempts: int
     alert_keys: tuple[str, ...]
+
+    @property
+    def context(self) -> MessageContext:
+        context: MessageContext = json.loads(self.context_json)
+        return context
 
 
 def holder_id(label: str = "run") -> str:
@@ -318,12 +326,13 @@ class StateStore:
         now: datetime,
         checked_logins: Collection[str],
     ) -> tuple[list[AlertEvent], list[AlertChange]]:
-        rows: dict[str, Alert] = {}
+        # Plain rows, not ORM objects: thousands of alerts cost a third of the memory.
+        existing: dict[str, AlertSnapshot] = {}
         for chunk in _chunks(sorted({f.key for f in findings})):
-            rows.update((a.key, a) for a in s.scalars(select(Alert).where(Alert.key.in_(chunk))))
-        restores = select(Alert).where(Alert.state == "firing", Alert.kind == "restore_status")
-        rows.update((a.key, a) for a in s.scalars(restores))
-        existing = {key: _snapshot(row) for key, row in rows.items()}
+            rows = s.execute(_SNAPSHOT_SELECT.where(Alert.key.in_(chunk)))
+            existing.update((row.key, AlertSnapshot(**row._mapping)) for row in rows)
+        restores = _SNAPSHOT_SELECT.where(Alert.state == "firing", Alert.kind == "restore_status")
+        existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(restores))
         silences = [_silence(row) for row in s.scalars(select(Silence).where(Silence.until > now))]
         return reconcile_findings(
             findings, existing, rules, silences, day=day, now=now, checked_logins=checked_logins
@@ -337,7 +346,7 @@ class StateStore:
                 found.update(s.scalars(select(Alert.key).where(Alert.key.in_(chunk))))
         return found
 
-    def enqueue(self, deliveries: Sequence[DeliveryPlan], *, now: datetime) -> list[int]:
+    def enqueue(self, deliveries: Iterable[DeliveryPlan], *, now: datetime) -> list[int]:
         """Pending deliveries on their own (test messages, meta alerts)."""
         with self._write() as s:
             return self._insert_deliveries(s, deliveries, now)
@@ -358,10 +367,13 @@ class StateStore:
             s.execute(insert(Transition), rows)
 
     def _insert_deliveries(
-        self, s: Session, deliveries: Sequence[DeliveryPlan], now: datetime
+        self, s: Session, deliveries: Iterable[DeliveryPlan], now: datetime
     ) -> list[int]:
-        rows = [
-            Delivery(
+        """One row per planned message, each written as soon as it is planned, so only
+        one context (a digest may hold thousands of alerts) is in memory at a time."""
+        ids: list[int] = []
+        for notifier, context, keys in deliveries:
+            row = Delivery(
                 notifier=notifier,
                 status="pending",
                 context=json.dumps(_redact_strings(context, self._secrets), default=str),
@@ -369,18 +381,14 @@ class StateStore:
                 permanent=False,
                 created_at=now,
             )
-            for notifier, context, _ in deliveries
-        ]
-        s.add_all(rows)
-        s.flush()
-        links = [
-            {"delivery_id": row.id, "alert_key": key}
-            for row, (_, _, keys) in zip(rows, deliveries, strict=True)
-            for key in dict.fromkeys(keys)
-        ]
-        if links:
-            s.execute(insert(DeliveryAlert), links)
-        return [row.id for row in rows]
+            s.add(row)
+            s.flush()
+            links = [{"delivery_id": row.id, "alert_key": key} for key in dict.fromkeys(keys)]
+            if links:
+                s.execute(insert(DeliveryAlert), links)
+            ids.append(row.id)
+            s.expunge(row)
+        return ids
 
     # -- deliveries ----------------------------------------------------------------------------
 
@@ -415,8 +423,9 @@ class StateStore:
                 ),
                 execution_options=NO_SYNC,
             )
-            rows = s.scalars(
-                select(Delivery).where(Delivery.claim_token == token).order_by(Delivery.id)
+            columns = (Delivery.id, Delivery.notifier, Delivery.context, Delivery.attempts)
+            rows = s.execute(
+                select(*columns).where(Delivery.claim_token == token).order_by(Delivery.id)
             ).all()
             links = s.execute(
                 select(DeliveryAlert.delivery_id, DeliveryAlert.alert_key)
@@ -428,9 +437,7 @@ class StateStore:
         for delivery_id, key in links:
             keys.setdefault(delivery_id, []).append(key)
         return [
-            OwedDelivery(
-                r.id, r.notifier, json.loads(r.context), r.attempts, tuple(keys.get(r.id, []))
-            )
+            OwedDelivery(r.id, r.notifier, r.context, r.attempts, tuple(keys.get(r.id, [])))
             for r in rows
         ]
 
@@ -453,32 +460,52 @@ class StateStore:
     # -- backup sets seen ----------------------------------------------------------------------
 
     def record_sets(self, day: date, sets: Mapping[str, Mapping[str, str]]) -> None:
-        """Remember the sets seen per user on ``day`` (first and last day seen)."""
+        """Remember the sets seen per user on ``day`` (first and last day seen).
+
+        Chunk by chunk, with plain rows and bulk statements: ten thousand users' sets are
+        read, compared and written without holding an ORM object for each."""
+        columns = (SeenSet.login, SeenSet.set_id, SeenSet.set_name, SeenSet.first_seen,
+                   SeenSet.last_seen)  # fmt: skip
         with self._write() as s:
-            known: dict[tuple[str, str], SeenSet] = {}
             for chunk in _chunks(sorted(sets)):
-                for seen in s.scalars(select(SeenSet).where(SeenSet.login.in_(chunk))):
-                    known[(seen.login, seen.set_id)] = seen
-            for login, by_id in sets.items():
-                for set_id, name in by_id.items():
-                    row = known.get((login, set_id))
-                    if row is None:
-                        new = SeenSet(login=login, set_id=set_id, set_name=name or "")
-                        new.first_seen = new.last_seen = day
-                        s.add(new)
-                        continue
-                    if day >= row.last_seen:
-                        row.last_seen = day
-                        row.set_name = name or row.set_name
-                    row.first_seen = min(row.first_seen, day)
+                known = {
+                    (row.login, row.set_id): row
+                    for row in s.execute(select(*columns).where(SeenSet.login.in_(chunk)))
+                }
+                fresh: list[dict[str, Any]] = []
+                changed: list[dict[str, Any]] = []
+                for login in chunk:
+                    for set_id, name in sets[login].items():
+                        row = known.get((login, set_id))
+                        if row is None:
+                            fresh.append({"login": login, "set_id": set_id, "set_name": name or "",
+                                          "first_seen": day, "last_seen": day})  # fmt: skip
+                            continue
+                        after = {
+                            "login": login,
+                            "set_id": set_id,
+                            "set_name": (name or row.set_name)
+                            if day >= row.last_seen
+                            else row.set_name,
+                            "first_seen": min(row.first_seen, day),
+                            "last_seen": max(row.last_seen, day),
+                        }
+                        if tuple(after.values()) != tuple(row):
+                            changed.append(after)
+                if fresh:
+                    s.execute(insert(SeenSet), fresh)
+                if changed:
+                    s.execute(update(SeenSet), changed)
 
     def seen_sets(self, logins: Sequence[str], since: date) -> dict[str, dict[str, str]]:
         """Per login (every one asked about), the sets seen on or after ``since``."""
         out: dict[str, dict[str, str]] = {login: {} for login in logins}
         with self._read() as s:
             for chunk in _chunks(sorted(set(logins))):
-                query = select(SeenSet).where(SeenSet.login.in_(chunk), SeenSet.last_seen >= since)
-                for row in s.scalars(query.order_by(SeenSet.set_id)):
+                query = select(SeenSet.login, SeenSet.set_id, SeenSet.set_name).where(
+                    SeenSet.login.in_(chunk), SeenSet.last_seen >= since
+                )
+                for row in s.execute(query.order_by(SeenSet.set_id)):
                     out[row.login][row.set_id] = row.set_name
         return out
 
@@ -605,9 +632,7 @@ _SNAPSHOT_COLUMNS = (
 )  # fmt: skip
 
 
-def _snapshot(row: Alert) -> AlertSnapshot:
-    values = {name: getattr(row, name) for name in _SNAPSHOT_COLUMNS}
-    return AlertSnapshot(id=row.id, **values)
+_SNAPSHOT_SELECT = select(Alert.id, *(getattr(Alert, name) for name in _SNAPSHOT_COLUMNS))
 
 
 def _columns(snap: AlertSnapshot) -> dict[str, Any]:
