@@ -248,7 +248,7 @@ def _icon(alert: dict[str, Any]) -> Mrkdwn:
     return Mrkdwn(SLACK_ICONS.get(key, ":grey_question:"))
 
 
-def _plural(count: int | None, noun: str) -> str:
+def plural(count: int | None, noun: str) -> str:
     count = count or 0
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -285,7 +285,7 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
         hint=hint,
         oneline=oneline,
         clip=clip,
-        plural=_plural,
+        plural=plural,
         colors=_colors,
         state_label=lambda alert: STATE_LABELS.get(str(alert.get("state")), alert.get("state")),
     )

@@ -208,3 +208,20 @@ def test_a_failed_delivery_makes_the_check_exit_1_and_says_so(
     assert done.exit_code == EXIT_PARTIAL, done.output
     assert "deliveries: 1 sent, 1 failed" in done.stdout
     assert len(smtp.messages) == 1
+
+
+def test_max_alerts_caps_each_digest_and_the_rest_are_counted(
+    sim: Simulator, slack: SlackSink, smtp: SmtpSink, tmp_path: Path
+) -> None:
+    raw = fault_config(sim.url, tmp_path, slack_url=slack.url, smtp_port=smtp.port)
+    for notifier in raw["notifiers"].values():
+        notifier["max_alerts"] = 1
+    result = run(Config.model_validate(raw))
+
+    assert result.deliveries_sent == 2 and result.counts()["new"] == 2
+    [post] = slack_texts(slack.messages)
+    [mail] = mail_texts(smtp.messages)
+    for text in (post, mail):
+        assert (ALICE in text) != (BOB in text)  # one listed ...
+        assert "and 1 more alert, not listed here" in text  # ... the other counted
+        assert "2 critical" in text

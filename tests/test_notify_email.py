@@ -212,3 +212,20 @@ def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
 
     assert f"{subject}:1:" in str(caught.value) and "nope" in str(caught.value)
     assert smtp.messages == []
+
+
+def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(smtp: SmtpSink) -> None:
+    full = sample_context(NOW, ZONE)
+    listed = full["alerts"][:3]
+    context = {"run": {**full["run"], "omitted": len(full["alerts"]) - 3}, "alerts": listed}
+
+    notifier(smtp).send(context)
+
+    [mail] = smtp.received
+    text, html = parts(mail.message)
+    omitted = len(full["alerts"]) - 3
+    assert f"... and {omitted} more alerts, not listed here" in text
+    assert f"… and {omitted} more alerts</strong>, not listed here" in html
+    assert "<code>cbsalert alerts</code>" in html
+    assert text.count("What to do:") == 3
+    assert "3 critical, 3 warnings, 1 info, 1 resolved" in mail.message["Subject"]

@@ -41,7 +41,7 @@ def web_api(sink: SlackSink, token: str = TOKEN, **extra: Any) -> Any:
     return config.create("ops-api")
 
 
-def context_with(count: int) -> MessageContext:
+def context_with(count: int, limit: int | None = None) -> MessageContext:
     """``count`` failed backups of users user-000, user-001, ..."""
     day = date(2026, 11, 22)
     start = datetime(2026, 11, 22, 22, 15, tzinfo=ZoneInfo(ZONE))
@@ -56,7 +56,7 @@ def context_with(count: int) -> MessageContext:
             summary=f"Backup of 'Documents of user {i}' failed with BS_STOP_BY_SYSTEM_ERROR.",
         )  # fmt: skip
         events.append(AlertEvent(finding, "new"))
-    return build_context(day, ZONE, events, NOW)
+    return build_context(day, ZONE, events, NOW, limit=limit)
 
 
 def sections(payload: dict[str, Any]) -> list[str]:
@@ -296,3 +296,16 @@ def test_a_test_message_is_marked_as_such(sink: SlackSink) -> None:
     [payload] = sink.messages
     assert "TEST" in payload["blocks"][0]["text"]["text"]
     assert "TEST" in payload["text"]
+
+
+def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(sink: SlackSink) -> None:
+    webhook(sink).send(context_with(250, limit=200))
+
+    posts = sink.messages
+    texts = [text for post in posts for text in sections(post)]
+    listed = [line for text in texts for line in text.splitlines() if "user-" in line]
+    assert len(listed) == 200 and "user-199" in listed[-1]
+    assert "250 critical" in posts[0]["blocks"][0]["text"]["text"]  # counts cover them all
+    assert texts[-1].startswith("… and 50 more alerts, not listed here")
+    assert "`cbsalert alerts`" in texts[-1]
+    assert len(posts) < len(context_with(250)["alerts"]) / 50  # a few posts, not dozens

@@ -48,6 +48,10 @@ class NotifierConfig(BaseModel):
     group: Literal["digest", "per_alert"] = "digest"
     template: str | None = None
     timeout_s: float = Field(default=10.0, gt=0)
+    # A digest lists at most this many alerts; the rest are counted, and `cbsalert alerts`
+    # lists them. A first run over thousands of users otherwise posts a hundred Slack
+    # messages, or mails several megabytes nobody reads.
+    max_alerts: int = Field(default=200, ge=1)
 
     def secret_values(self) -> list[str]:
         """Values to redact from anything cbsalert prints or stores."""
@@ -64,8 +68,13 @@ def build_context(
     now: datetime,
     *,
     test: bool = False,
+    limit: int | None = None,
 ) -> MessageContext:
-    """The data every template sees; documented in the README ("Template context")."""
+    """The data every template sees; documented in the README ("Template context").
+
+    With ``limit``, only the first ``limit`` alerts (by the order below) are listed;
+    ``run.counts`` still counts them all and ``run.omitted`` says how many were left out.
+    """
     alerts = sorted(
         (e.to_dict() for e in events),
         key=lambda a: (
@@ -85,6 +94,7 @@ def build_context(
             "timezone": timezone,
             "generated_at": now.isoformat(),
             "test": test,
+            "omitted": max(0, len(alerts) - limit) if limit is not None else 0,
             "counts": {
                 "critical": severities.get("critical", 0),
                 "warning": severities.get("warning", 0),
@@ -95,7 +105,7 @@ def build_context(
                 "total": len(alerts),
             },
         },
-        "alerts": alerts,
+        "alerts": alerts[:limit],
     }
 
 

@@ -201,6 +201,11 @@ class SlackNotifier(Notifier):
             for alert in alerts
         ]
         sections = _pack(texts) if compact else texts
+        if run.get("omitted"):
+            sections.append(
+                f"… and {render.plural(run['omitted'], 'more alert')}, not listed here: run "
+                "`cbsalert alerts` on the cbsalert host to see them all."
+            )
         parts = _split([_section(text) for text in sections], _intro(run, "(99/99)"))
         payloads = []
         for number, blocks in enumerate(parts, start=1):
