@@ -352,14 +352,23 @@ class StateStore:
             return self._insert_deliveries(s, deliveries, now)
 
     def _apply(self, s: Session, changes: Sequence[AlertChange]) -> None:
-        fresh = {c.after.key: Alert(**_columns(c.after)) for c in changes if c.after.id is None}
-        s.add_all(fresh.values())
-        s.flush()
+        # Bulk statements and plain dicts: a first run over thousands of users stores
+        # thousands of alerts, and ORM objects for them cost more memory than the rest of
+        # the run. Keys are unique, so the new ids are read back by key (no RETURNING,
+        # which older SQLite lacks).
+        fresh = [_columns(c.after) for c in changes if c.after.id is None]
+        ids: dict[str, int] = {}
+        for start in range(0, len(fresh), CHUNK):
+            chunk = fresh[start : start + CHUNK]
+            s.execute(insert(Alert), chunk)
+            keys = [row["key"] for row in chunk]
+            found = s.execute(select(Alert.key, Alert.id).where(Alert.key.in_(keys)))
+            ids.update((key, alert_id) for key, alert_id in found)
         updates = [{"id": c.after.id, **_columns(c.after)} for c in changes if c.after.id]
         if updates:
             s.execute(update(Alert), updates)
         rows = [
-            {"alert_id": c.after.id or fresh[c.after.key].id, **asdict(t)}
+            {"alert_id": c.after.id or ids[c.after.key], **asdict(t)}
             for c in changes
             for t in c.transitions
         ]
