@@ -11,11 +11,8 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
-
-from cbsalert.pipeline import RunResult
 
 HERE = Path(__file__).resolve().parent
 # cbsalert.cbs logs each retried attempt at INFO: "<Operation> failed (<why>); retrying in …"
@@ -74,23 +71,11 @@ class SimulatorProcess:
         self.stop()
 
 
-def timing_in_json() -> bool:
-    """Whether ``check --format json`` already carries the run's own timings."""
-    try:
-        doc = RunResult(date(2000, 1, 1), "UTC", dry_run=False, users_total=0).to_json()
-    except TypeError:  # the signature changed: use the wrapper, which asks nothing of it
-        return False
-    return "state_s" in doc and "duration_s" in doc
-
-
 def check_command(config: Path, day: str) -> list[str]:
-    """``cbsalert check`` as a user runs it; through ``check_child.py`` (the same CLI, with
-    the run's ``duration_s`` and ``state_s`` added to its JSON) while the JSON lacks them."""
+    """``cbsalert check`` as a user runs it; its JSON carries ``duration_s`` and ``state_s``."""
     # -v: INFO logs on stderr, where the client says which calls it retried and why.
     args = ["-v", "check", "-c", str(config), "--date", day, "--format", "json"]
-    if timing_in_json():
-        return [sys.executable, "-m", "cbsalert", *args]
-    return [sys.executable, str(HERE / "check_child.py"), *args]
+    return [sys.executable, "-m", "cbsalert", *args]
 
 
 @dataclass

@@ -140,11 +140,7 @@ class Bench:
 def _row(run: CheckRun, latency_ms: float, concurrency: int) -> dict[str, Any]:
     """One table row from what the check printed and what ``wait4`` said about it."""
     doc = run.doc
-    # Operations asked for. cbsalert counts retried attempts apart (api_retries); before
-    # it did, they were in api_calls, and only the client's INFO log told them apart.
-    calls = int(doc.get("api_calls", 0))
-    if "api_retries" not in doc:
-        calls -= len(run.retries)
+    calls = int(doc.get("api_calls", 0))  # operations; retried attempts are in api_retries
     ideal = calls * latency_ms / 1000 / concurrency
     run_s = doc.get("duration_s")
     deliveries = doc.get("deliveries") or {}

@@ -95,6 +95,9 @@ class RunResult:
             "errors": [e.to_dict() for e in self.errors],
             "fatal": self.fatal,
             "deliveries": {"sent": self.deliveries_sent, "failed": self.deliveries_failed},
+            "calls_by_operation": dict(self.calls_by_operation),
+            "duration_s": round(self.duration_s, 3),
+            "state_s": round(self.state_s, 3),  # of which in the state database
         }
 
 
