@@ -117,6 +117,8 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # pending/sending/sent/failed
     context: Mapped[str] = mapped_column(Text)  # JSON of build_context(): holds no secret
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Parts of a split message already sent (a Slack digest): a retry resumes after them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
@@ -264,7 +266,7 @@ def migrations_dir() -> Path:
 # The newest revision in migrations/versions; tests/test_state.py checks it against Alembic.
 # Knowing it here lets every run see that the schema is current without importing Alembic
 # (11 MB of a check's memory, and a tenth of a second).
-HEAD_REVISION = "0002_run_slots"
+HEAD_REVISION = "0003_delivery_parts"
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

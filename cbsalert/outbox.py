@@ -45,6 +45,7 @@ class OwedDelivery:
     context_json: str
     attempts: int
     alert_keys: tuple[str, ...]
+    parts_sent: int = 0  # of a split message, sent by an earlier attempt
 
     @property
     def context(self) -> MessageContext:
@@ -115,7 +116,8 @@ class Outbox(Storage):
                 ),
                 execution_options=NO_SYNC,
             )
-            columns = (Delivery.id, Delivery.notifier, Delivery.context, Delivery.attempts)
+            columns = (Delivery.id, Delivery.notifier, Delivery.context, Delivery.attempts,
+                       Delivery.parts_sent)  # fmt: skip
             rows = s.execute(
                 select(*columns).where(Delivery.claim_token == token).order_by(Delivery.id)
             ).all()
@@ -129,9 +131,16 @@ class Outbox(Storage):
         for delivery_id, key in links:
             keys.setdefault(delivery_id, []).append(key)
         return [
-            OwedDelivery(r.id, r.notifier, r.context, r.attempts, tuple(keys.get(r.id, [])))
+            OwedDelivery(
+                r.id, r.notifier, r.context, r.attempts, tuple(keys.get(r.id, [])), r.parts_sent
+            )
             for r in rows
         ]
+
+    def mark_parts_sent(self, delivery_id: int, parts: int) -> None:
+        """Record that the first ``parts`` parts of a split message are out, at once: a
+        retry, or the run after a crash, starts after them."""
+        self._mark(delivery_id, parts_sent=parts)
 
     def mark_sent(self, delivery_id: int, *, now: datetime) -> None:
         self._mark(delivery_id, status="sent", sent_at=now, claim_token=None)

@@ -9,6 +9,7 @@ owed is ever lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -263,7 +264,11 @@ def _deliver(
                 result.deliveries_failed += 1
                 continue
             try:
-                notifier.send(owed.context)
+                notifier.send(
+                    owed.context,
+                    parts_sent=owed.parts_sent,
+                    on_part=functools.partial(store.mark_parts_sent, owed.id),
+                )
             except Exception as exc:  # a notifier bug must not stop the other deliveries
                 permanent = isinstance(exc, DeliveryError) and exc.permanent
                 text = (

@@ -11,6 +11,7 @@ until someone changes the config) and stay visible in ``cbsalert alerts``.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,12 +31,16 @@ from tests.fault_helpers import (
     ALICE,
     BOB,
     DAY1,
+    DAY2,
     NOW1,
+    NOW2,
     WORLD,
     assert_delivered,
     check_args,
     fault_config,
+    logins_in,
     mail_texts,
+    many_users,
     query,
     save,
     slack_texts,
@@ -225,3 +230,28 @@ def test_max_alerts_caps_each_digest_and_the_rest_are_counted(
         assert (ALICE in text) != (BOB in text)  # one listed ...
         assert "and 1 more alert, not listed here" in text  # ... the other counted
         assert "2 critical" in text
+
+
+def test_a_digest_that_fails_partway_is_resumed_not_repeated(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    users = [f"user-{i:03d}" for i in range(150)]
+    sim = make_sim(many_users(len(users)))
+    raw = fault_config(sim.url, tmp_path, logins=users, slack_url=slack.url)
+    config = Config.model_validate(raw)
+    slack.fail_next("server_error", count=3, after=1)  # the 2nd part, and slack-sdk's 2 retries
+
+    first = asyncio.run(run_once(config, day=DAY2, now=NOW2))
+    after_first = len(slack.messages)
+    second = asyncio.run(run_once(config, day=DAY2, now=NOW2 + timedelta(hours=1)))
+
+    assert (first.deliveries_sent, first.deliveries_failed) == (0, 1)
+    assert (second.deliveries_sent, second.deliveries_failed) == (1, 0)
+    headers = [m["blocks"][0]["text"]["text"] for m in slack.messages]
+    numbers = [re.search(r"\((\d+)/(\d+)\)", h) for h in headers]
+    assert all(numbers)
+    [parts] = {int(n.group(2)) for n in numbers if n}
+    assert after_first == 1 and len(headers) == parts >= 2
+    assert [int(n.group(1)) for n in numbers if n] == list(range(1, len(headers) + 1))
+    seen = [login for text in slack_texts(slack.messages) for login in logins_in(text, users)]
+    assert sorted(seen) == sorted(users)  # every alert once: none posted twice

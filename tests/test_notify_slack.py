@@ -309,3 +309,16 @@ def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(sink: Slac
     assert texts[-1].startswith("… and 50 more alerts, not listed here")
     assert "`cbsalert alerts`" in texts[-1]
     assert len(posts) < len(context_with(250)["alerts"]) / 50  # a few posts, not dozens
+
+
+def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
+    context = context_with(300)
+    total = len(webhook(sink).render(context))
+    assert total >= 3
+    recorded: list[int] = []
+
+    webhook(sink).send(context, parts_sent=1, on_part=recorded.append)
+
+    assert len(sink.messages) == total - 1
+    assert f"(2/{total})" in sink.messages[0]["blocks"][0]["text"]["text"]
+    assert recorded == list(range(2, total + 1))

@@ -144,6 +144,24 @@ def test_upgrade_creates_the_schema_the_models_describe_and_is_idempotent(db_url
     open_store(db_url, auto_upgrade=False).close()
 
 
+def test_a_database_from_the_previous_release_is_upgraded_keeping_its_deliveries(
+    db_url: str,
+) -> None:
+    store = StateStore(db_url)
+    db.upgrade(store.engine, "0002_run_slots")
+    with db.writer(store.engine).begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO deliveries (notifier, status, context, attempts, permanent, created_at)"
+            " VALUES ('ops', 'failed', '{}', 1, false, '2026-11-22 07:00:00')"
+        )
+    store.upgrade()
+    assert db.current_revision(store.engine) == db.HEAD_REVISION
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT status, parts_sent FROM deliveries").all()
+    assert [tuple(r) for r in rows] == [("failed", 0)]
+    store.close()
+
+
 def test_open_store_upgrades_sqlite_but_asks_for_db_upgrade_elsewhere(db_url: str) -> None:
     if db_url.startswith("sqlite"):
         empty = open_store(db_url, auto_upgrade=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cbsalert.model import SEVERITY_ORDER, AlertEvent
 
 MessageContext = dict[str, Any]
+OnPart = Callable[[int], None]
 
 
 class Notifier(ABC):
@@ -27,12 +29,18 @@ class Notifier(ABC):
         self.name = name
 
     @abstractmethod
-    def send(self, context: MessageContext) -> None:
+    def send(
+        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+    ) -> None:
         """Deliver one message built from ``context``.
 
         Returns None on success. Raises ``DeliveryError`` on failure, with
         ``permanent=True`` when retrying cannot help (bad credentials, unknown channel,
         recipient refused for good); any other exception is a bug.
+
+        A notifier that splits a message into parts skips the first ``parts_sent`` (a
+        retry after a failure partway) and calls ``on_part(n)`` once ``n`` parts are out,
+        so the state store can record it; one that sends a single part may ignore both.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -25,7 +25,7 @@ from pydantic import Field, SecretStr
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, OnPart
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class EmailNotifier(Notifier):
         message.add_alternative(render.render(html_t, **data), subtype="html")
         return message
 
-    def send(self, context: MessageContext) -> None:
+    def send(
+        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+    ) -> None:  # one part: nothing to resume
         try:
             message = self.render(context)
         except render.TemplateError as exc:

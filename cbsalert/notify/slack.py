@@ -38,7 +38,7 @@ from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, OnPart
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -222,20 +222,26 @@ class SlackNotifier(Notifier):
 
     # -- delivery -------------------------------------------------------------------------
 
-    def send(self, context: MessageContext) -> None:
+    def send(
+        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+    ) -> None:
+        """Post every part of the message, from the first one not sent before: the stored
+        context renders to the same parts every time, so a retry does not repeat any."""
         try:
             payloads = self.render(context)
         except render.TemplateError as exc:
             raise DeliveryError(f"slack {self.name}: template error: {exc}") from None
         self._rate_limit.waited = 0.0
-        for number, payload in enumerate(payloads):
+        for number in range(parts_sent, len(payloads)):
             try:
-                self._post(payload)
+                self._post(payloads[number])
             except DeliveryError as exc:
                 if number == 0:
                     raise
                 done = f" ({number} of {len(payloads)} messages were sent before)"
                 raise DeliveryError(str(exc) + done, permanent=exc.permanent) from None
+            if on_part is not None:
+                on_part(number + 1)
 
     def _post(self, payload: dict[str, Any]) -> None:
         where = f"slack {self.name}"
