@@ -71,15 +71,11 @@ class Service:
         self._idle.set()
         self._stopping = False
         self._runs = 0
-        self._off_schedule_pending = False  # set by start(run_now=True) for the first run
 
     # -- scheduling ------------------------------------------------------------------------
 
     def start(self, *, run_now: bool) -> None:
         config = self.config
-        # The first run is then off the schedule: it must not take (or be refused) the
-        # slot of a scheduled run that an earlier process or another instance already did.
-        self._off_schedule_pending = run_now
         self.scheduler.add_job(
             self.run_scheduled,
             trigger=cron_trigger(config.schedule, config.timezone),
@@ -88,9 +84,19 @@ class Service:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=MISFIRE_GRACE_S,
-            # APScheduler's way to fire once at once, then follow the trigger.
-            **({"next_run_time": datetime.now(config.zone)} if run_now else {}),
         )
+        if run_now:
+            # Its own one-shot job, off the schedule: it must not take (or be refused) the
+            # slot of a scheduled run that an earlier process or another instance did.
+            self.scheduler.add_job(
+                self.run_scheduled,
+                trigger="date",
+                run_date=datetime.now(config.zone),
+                kwargs={"scheduled": False},
+                id=JOB_ID + "-now",
+                name="cbsalert check (--run-now)",
+                misfire_grace_time=None,  # however late the start, it runs
+            )
         self.scheduler.start(paused=True)  # resumed once the start is logged
 
     def resume(self) -> None:
@@ -137,20 +143,21 @@ class Service:
 
     # -- one run -------------------------------------------------------------------------------
 
-    def run_scheduled(self) -> None:
-        """The job: one check of yesterday, its log line, metrics and heartbeat. Never raises."""
+    def run_scheduled(self, scheduled: bool = True) -> None:
+        """The job: one check of yesterday, its log line, metrics and heartbeat. Never raises.
+
+        ``scheduled`` is False for the ``--run-now`` run, which belongs to no slot."""
         with self._lock:
             if self._stopping:
                 return
             self._idle.clear()
             self._runs += 1
             number = self._runs
-            off_schedule, self._off_schedule_pending = self._off_schedule_pending, False
         try:
             self.reload_if_changed()
             with self._lock:
                 config = self.config
-            self._run(config, number, scheduled=not off_schedule)
+            self._run(config, number, scheduled=scheduled)
         except Exception:  # the service must outlive a bug in one run
             log.exception("run %d failed unexpectedly", number)
         finally:
@@ -237,8 +244,9 @@ def serve(
             )
         service.start(run_now=run_now)
         log.info(
-            "cbsalert %s serving %s: %s; next run %s",
-            __version__, path, _describe(config), service.next_run(),
+            "cbsalert %s serving %s: %s; %snext scheduled run %s",
+            __version__, path, _describe(config), "running once now (--run-now); " if run_now
+            else "", service.next_run(),
         )  # fmt: skip
         if server is not None:
             log.info("metrics on %s/metrics and %s/healthz", server.url, server.url)
