@@ -230,6 +230,10 @@ def test_max_alerts_caps_each_digest_and_the_rest_are_counted(
         assert (ALICE in text) != (BOB in text)  # one listed ...
         assert "and 1 more alert, not listed here" in text  # ... the other counted
         assert "2 critical" in text
+    # One listed of two is still a digest: its subject and fallback text count both.
+    assert str(smtp.messages[0]["Subject"]).startswith("[cbsalert] 2 critical — backups")
+    assert slack.messages[0]["text"].startswith("cbsalert — 2 critical")
+    assert ALICE not in slack.messages[0]["text"] and BOB not in slack.messages[0]["text"]
 
 
 def test_a_digest_that_fails_partway_is_resumed_not_repeated(

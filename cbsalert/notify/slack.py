@@ -212,7 +212,7 @@ class SlackNotifier(Notifier):
             part = f"({number}/{len(parts)})" if len(parts) > 1 else ""
             intro = _intro(run, part)
             fallback = _headline(run, part, emoji=False)
-            if len(alerts) == 1:
+            if run["counts"]["total"] == 1 and alerts:  # not one listed of many (max_alerts)
                 alert = alerts[0]
                 summary = render.escape_mrkdwn(render.clip(alert["summary"], 300))
                 login = render.escape_mrkdwn(render.clip(alert["login"], 100))
