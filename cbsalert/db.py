@@ -119,6 +119,7 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Parts of a split message already sent (a Slack digest): a retry resumes after them.
     parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parts_key: Mapped[str | None] = mapped_column(String(64))  # which split they belong to
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))

@@ -46,6 +46,7 @@ class OwedDelivery:
     attempts: int
     alert_keys: tuple[str, ...]
     parts_sent: int = 0  # of a split message, sent by an earlier attempt
+    parts_key: str | None = None  # the fingerprint of that attempt's parts
 
     @property
     def context(self) -> MessageContext:
@@ -117,7 +118,7 @@ class Outbox(Storage):
                 execution_options=NO_SYNC,
             )
             columns = (Delivery.id, Delivery.notifier, Delivery.context, Delivery.attempts,
-                       Delivery.parts_sent)  # fmt: skip
+                       Delivery.parts_sent, Delivery.parts_key)  # fmt: skip
             rows = s.execute(
                 select(*columns).where(Delivery.claim_token == token).order_by(Delivery.id)
             ).all()
@@ -132,15 +133,21 @@ class Outbox(Storage):
             keys.setdefault(delivery_id, []).append(key)
         return [
             OwedDelivery(
-                r.id, r.notifier, r.context, r.attempts, tuple(keys.get(r.id, [])), r.parts_sent
+                r.id,
+                r.notifier,
+                r.context,
+                r.attempts,
+                tuple(keys.get(r.id, [])),
+                r.parts_sent,
+                r.parts_key,
             )
             for r in rows
         ]
 
-    def mark_parts_sent(self, delivery_id: int, parts: int) -> None:
-        """Record that the first ``parts`` parts of a split message are out, at once: a
-        retry, or the run after a crash, starts after them."""
-        self._mark(delivery_id, parts_sent=parts)
+    def mark_parts_sent(self, delivery_id: int, parts: int, key: str) -> None:
+        """Record that the first ``parts`` parts of a split message (fingerprint ``key``)
+        are out, at once: a retry, or the run after a crash, starts after them."""
+        self._mark(delivery_id, parts_sent=parts, parts_key=key)
 
     def mark_sent(self, delivery_id: int, *, now: datetime) -> None:
         self._mark(delivery_id, status="sent", sent_at=now, claim_token=None)

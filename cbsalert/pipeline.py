@@ -267,6 +267,7 @@ def _deliver(
                 notifier.send(
                     owed.context,
                     parts_sent=owed.parts_sent,
+                    parts_key=owed.parts_key,
                     on_part=functools.partial(store.mark_parts_sent, owed.id),
                 )
             except Exception as exc:  # a notifier bug must not stop the other deliveries

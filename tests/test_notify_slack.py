@@ -313,12 +313,40 @@ def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(sink: Slac
 
 def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
     context = context_with(300)
+    first: list[tuple[int, str]] = []
+    sink.fail_next("no_service", after=1)
+    with pytest.raises(DeliveryError):
+        webhook(sink).send(context, on_part=lambda n, key: first.append((n, key)))
+    [(sent, key)] = first
     total = len(webhook(sink).render(context))
-    assert total >= 3
+    assert sent == 1 and total >= 3
     recorded: list[int] = []
 
-    webhook(sink).send(context, parts_sent=1, on_part=recorded.append)
+    webhook(sink).send(
+        context, parts_sent=sent, parts_key=key, on_part=lambda n, _key: recorded.append(n)
+    )
 
-    assert len(sink.messages) == total - 1
-    assert f"(2/{total})" in sink.messages[0]["blocks"][0]["text"]["text"]
+    assert len(sink.messages) == total  # part 1 once, then parts 2..total
+    assert [f"({i}/{total})" in m["blocks"][0]["text"]["text"] for i, m in
+            enumerate(sink.messages, start=1)] == [True] * total  # fmt: skip
     assert recorded == list(range(2, total + 1))
+
+
+def test_a_retry_that_renders_other_parts_starts_over_rather_than_skip_any(
+    sink: SlackSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = context_with(60)
+    keys: list[str] = []
+    webhook(sink, compact_over=100).send(context, on_part=lambda _n, key: keys.append(key))
+    split_before = len(sink.messages)
+    assert split_before >= 2
+    posted_before = len(sink.messages)
+
+    # compact_over changed since: the same alerts now fit one message.
+    webhook(sink, compact_over=20).send(context, parts_sent=split_before - 1, parts_key=keys[-1])
+
+    new = sink.messages[posted_before:]
+    assert len(new) == 1
+    listed = [line for text in sections(new[0]) for line in text.splitlines() if "user-" in line]
+    assert len(listed) == 60
+    assert "renders differently" in caplog.text

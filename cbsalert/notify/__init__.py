@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cbsalert.model import SEVERITY_ORDER, AlertEvent
 
 MessageContext = dict[str, Any]
-OnPart = Callable[[int], None]
+# Called with (parts sent so far, a fingerprint of all the parts) after each part.
+OnPart = Callable[[int, str], None]
 
 
 class Notifier(ABC):
@@ -30,7 +31,12 @@ class Notifier(ABC):
 
     @abstractmethod
     def send(
-        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+        self,
+        context: MessageContext,
+        *,
+        parts_sent: int = 0,
+        parts_key: str | None = None,
+        on_part: OnPart | None = None,
     ) -> None:
         """Deliver one message built from ``context``.
 
@@ -39,8 +45,10 @@ class Notifier(ABC):
         recipient refused for good); any other exception is a bug.
 
         A notifier that splits a message into parts skips the first ``parts_sent`` (a
-        retry after a failure partway) and calls ``on_part(n)`` once ``n`` parts are out,
-        so the state store can record it; one that sends a single part may ignore both.
+        retry after a failure partway) when the parts it renders now have the fingerprint
+        ``parts_key`` of the earlier attempt, else it starts over (a repeat is better than
+        a loss); it calls ``on_part(n, key)`` once ``n`` parts are out, so the state store
+        can record it. One that sends a single part may ignore all three.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -96,7 +96,12 @@ class EmailNotifier(Notifier):
         return message
 
     def send(
-        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+        self,
+        context: MessageContext,
+        *,
+        parts_sent: int = 0,
+        parts_key: str | None = None,
+        on_part: OnPart | None = None,
     ) -> None:  # one part: nothing to resume
         try:
             message = self.render(context)

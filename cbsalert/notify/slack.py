@@ -13,6 +13,7 @@ and https://docs.slack.dev/reference/methods/chat.postMessage#errors.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import logging
@@ -63,6 +64,7 @@ PERMANENT_API_ERRORS = frozenset(
 
 # slack-sdk logs request URLs and bodies (the webhook URL is a secret) at DEBUG and errors
 # we report ourselves at ERROR: its logger is quiet, and redacts whatever gets through.
+log = logging.getLogger(__name__)
 _SDK_LOG = logging.getLogger("cbsalert.notify.slack.sdk")
 _SDK_LOG.setLevel(logging.CRITICAL)
 _SECRETS: set[str] = set()
@@ -212,7 +214,7 @@ class SlackNotifier(Notifier):
             part = f"({number}/{len(parts)})" if len(parts) > 1 else ""
             intro = _intro(run, part)
             fallback = _headline(run, part, emoji=False)
-            if run["counts"]["total"] == 1 and alerts:  # not one listed of many (max_alerts)
+            if len(alerts) == 1 and not run.get("omitted"):  # not one listed of many
                 alert = alerts[0]
                 summary = render.escape_mrkdwn(render.clip(alert["summary"], 300))
                 login = render.escape_mrkdwn(render.clip(alert["login"], 100))
@@ -223,14 +225,30 @@ class SlackNotifier(Notifier):
     # -- delivery -------------------------------------------------------------------------
 
     def send(
-        self, context: MessageContext, *, parts_sent: int = 0, on_part: OnPart | None = None
+        self,
+        context: MessageContext,
+        *,
+        parts_sent: int = 0,
+        parts_key: str | None = None,
+        on_part: OnPart | None = None,
     ) -> None:
-        """Post every part of the message, from the first one not sent before: the stored
-        context renders to the same parts every time, so a retry does not repeat any."""
+        """Post every part of the message, from the first one not sent before. A retry
+        skips parts only when it renders exactly the parts of the earlier attempt (a
+        changed template or ``compact_over`` splits differently): then it starts over."""
         try:
             payloads = self.render(context)
         except render.TemplateError as exc:
             raise DeliveryError(f"slack {self.name}: template error: {exc}") from None
+        key = hashlib.sha256(json.dumps(payloads, sort_keys=True).encode()).hexdigest()
+        if parts_sent and parts_key != key:
+            log.warning(
+                "slack %s: the message now renders differently from the attempt that sent %d "
+                "part(s); sending all %d parts again",
+                self.name,
+                parts_sent,
+                len(payloads),
+            )
+            parts_sent = 0
         self._rate_limit.waited = 0.0
         for number in range(parts_sent, len(payloads)):
             try:
@@ -241,7 +259,7 @@ class SlackNotifier(Notifier):
                 done = f" ({number} of {len(payloads)} messages were sent before)"
                 raise DeliveryError(str(exc) + done, permanent=exc.permanent) from None
             if on_part is not None:
-                on_part(number + 1)
+                on_part(number + 1, key)
 
     def _post(self, payload: dict[str, Any]) -> None:
         where = f"slack {self.name}"
