@@ -195,12 +195,12 @@ def serve(
 
 
 def _check_templates(config: Config) -> None:
-    """A broken template is a config error found before any run, not a failed delivery."""
-    from cbsalert.render import validate_templates
+    from cbsalert.render import check_templates
 
-    problems = validate_templates(config)
-    if problems:
-        _fail(ConfigError(f"{config.source}: template problems", problems=problems))
+    try:
+        check_templates(config)
+    except ConfigError as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -39,6 +39,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from cbsalert.errors import ConfigError
+
 if TYPE_CHECKING:
     from cbsalert.config import Config
 
@@ -362,6 +364,15 @@ def validate_templates(config: Config) -> list[str]:
     from cbsalert.notify.testmsg import validate_templates as check
 
     return check(config)
+
+
+def check_templates(config: Config) -> None:
+    """Raise ``ConfigError`` listing every template problem: a broken template is a config
+    error found before a run (check, validate, serve and its reloads), not a delivery
+    failure at 7 a.m."""
+    problems = validate_templates(config)
+    if problems:
+        raise ConfigError(f"{config.source}: template problems", problems=problems)
 
 
 def send_test(config: Config, name: str, now: datetime) -> None:

@@ -38,7 +38,7 @@ from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
 from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
 from cbsalert.pipeline import RunResult, default_day, run_once
-from cbsalert.render import validate_templates
+from cbsalert.render import check_templates
 from cbsalert.report import summary_line
 
 log = logging.getLogger(__name__)
@@ -176,10 +176,9 @@ class Service:
             log.info("run %d skipped: %s", number, redact(str(exc), config.secrets()))
             return
         except CbsalertError as exc:
-            level = logging.WARNING if isinstance(exc, LockTimeoutError) else logging.ERROR
-            log.log(level, "run %d failed: %s", number, redact(str(exc), config.secrets()))
+            log.error("run %d failed: %s", number, redact(str(exc), config.secrets()))
             self.metrics.observe_error(time.monotonic() - started, time.time())
-            if config.heartbeat_url and not isinstance(exc, LockTimeoutError):
+            if config.heartbeat_url:
                 self._ping(config, failed=True)
             return
         if result.skipped:
@@ -276,9 +275,7 @@ def load_checked(path: Path) -> Config:
     """The config, with every template rendered once: a broken template is a config error
     at start or reload, not a delivery failure at 7 a.m."""
     config = load_config(path)
-    problems = validate_templates(config)
-    if problems:
-        raise ConfigError(f"{config.source}: template problems", problems=problems)
+    check_templates(config)
     return config
 
 
