@@ -31,7 +31,7 @@ from cbsalert.errors import (
 from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, CheckError
-from cbsalert.notify import MessageContext, Notifier, build_context
+from cbsalert.notify import MessageContext, Notifier, Parts, build_context
 from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
@@ -264,12 +264,8 @@ def _deliver(
                 result.deliveries_failed += 1
                 continue
             try:
-                notifier.send(
-                    owed.context,
-                    parts_sent=owed.parts_sent,
-                    parts_key=owed.parts_key,
-                    on_part=functools.partial(store.mark_parts_sent, owed.id),
-                )
+                record = functools.partial(store.mark_parts_sent, owed.id)
+                notifier.send(owed.context, Parts(owed.parts_sent, owed.parts_key, record))
             except Exception as exc:  # a notifier bug must not stop the other deliveries
                 permanent = isinstance(exc, DeliveryError) and exc.permanent
                 text = (

@@ -14,7 +14,7 @@ import pytest
 
 from cbsalert.errors import DeliveryError
 from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import MessageContext, build_context
+from cbsalert.notify import MessageContext, Parts, build_context
 from cbsalert.notify.slack import MAX_BLOCKS, MESSAGE_BUDGET, SECTION_MAX, SlackConfig
 from cbsalert.render import sample_context
 from cbsalert.sinks import SlackSink, SmtpSink
@@ -316,15 +316,13 @@ def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
     first: list[tuple[int, str]] = []
     sink.fail_next("no_service", after=1)
     with pytest.raises(DeliveryError):
-        webhook(sink).send(context, on_part=lambda n, key: first.append((n, key)))
+        webhook(sink).send(context, Parts(record=lambda n, key: first.append((n, key))))
     [(sent, key)] = first
     total = len(webhook(sink).render(context))
     assert sent == 1 and total >= 3
     recorded: list[int] = []
 
-    webhook(sink).send(
-        context, parts_sent=sent, parts_key=key, on_part=lambda n, _key: recorded.append(n)
-    )
+    webhook(sink).send(context, Parts(sent, key, lambda n, _key: recorded.append(n)))
 
     assert len(sink.messages) == total  # part 1 once, then parts 2..total
     assert [f"({i}/{total})" in m["blocks"][0]["text"]["text"] for i, m in
@@ -337,13 +335,13 @@ def test_a_retry_that_renders_other_parts_starts_over_rather_than_skip_any(
 ) -> None:
     context = context_with(60)
     keys: list[str] = []
-    webhook(sink, compact_over=100).send(context, on_part=lambda _n, key: keys.append(key))
+    webhook(sink, compact_over=100).send(context, Parts(record=lambda _n, key: keys.append(key)))
     split_before = len(sink.messages)
     assert split_before >= 2
     posted_before = len(sink.messages)
 
     # compact_over changed since: the same alerts now fit one message.
-    webhook(sink, compact_over=20).send(context, parts_sent=split_before - 1, parts_key=keys[-1])
+    webhook(sink, compact_over=20).send(context, Parts(split_before - 1, keys[-1]))
 
     new = sink.messages[posted_before:]
     assert len(new) == 1

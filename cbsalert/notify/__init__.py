@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -19,8 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from cbsalert.model import SEVERITY_ORDER, AlertEvent
 
 MessageContext = dict[str, Any]
-# Called with (parts sent so far, a fingerprint of all the parts) after each part.
-OnPart = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Progress of a message sent in several parts (a split Slack digest): how many parts
+    an earlier attempt sent, the fingerprint of that attempt's parts, and where to record
+    each part sent now (``record(parts_sent_so_far, fingerprint)``)."""
+
+    sent: int = 0
+    key: str | None = None
+    record: Callable[[int, str], None] | None = None
 
 
 class Notifier(ABC):
@@ -30,25 +40,18 @@ class Notifier(ABC):
         self.name = name
 
     @abstractmethod
-    def send(
-        self,
-        context: MessageContext,
-        *,
-        parts_sent: int = 0,
-        parts_key: str | None = None,
-        on_part: OnPart | None = None,
-    ) -> None:
+    def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         """Deliver one message built from ``context``.
 
         Returns None on success. Raises ``DeliveryError`` on failure, with
         ``permanent=True`` when retrying cannot help (bad credentials, unknown channel,
         recipient refused for good); any other exception is a bug.
 
-        A notifier that splits a message into parts skips the first ``parts_sent`` (a
+        A notifier that splits a message into parts skips the ``parts.sent`` first ones (a
         retry after a failure partway) when the parts it renders now have the fingerprint
-        ``parts_key`` of the earlier attempt, else it starts over (a repeat is better than
-        a loss); it calls ``on_part(n, key)`` once ``n`` parts are out, so the state store
-        can record it. One that sends a single part may ignore all three.
+        ``parts.key`` of the earlier attempt, else it starts over (a repeat is better than
+        a loss), and calls ``parts.record`` after each part. One that sends a single part
+        ignores ``parts``.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -25,7 +25,7 @@ from pydantic import Field, SecretStr
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, OnPart
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +95,7 @@ class EmailNotifier(Notifier):
         message.add_alternative(render.render(html_t, **data), subtype="html")
         return message
 
-    def send(
-        self,
-        context: MessageContext,
-        *,
-        parts_sent: int = 0,
-        parts_key: str | None = None,
-        on_part: OnPart | None = None,
-    ) -> None:  # one part: nothing to resume
+    def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         try:
             message = self.render(context)
         except render.TemplateError as exc:

@@ -39,7 +39,7 @@ from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, OnPart
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -224,14 +224,7 @@ class SlackNotifier(Notifier):
 
     # -- delivery -------------------------------------------------------------------------
 
-    def send(
-        self,
-        context: MessageContext,
-        *,
-        parts_sent: int = 0,
-        parts_key: str | None = None,
-        on_part: OnPart | None = None,
-    ) -> None:
+    def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         """Post every part of the message, from the first one not sent before. A retry
         skips parts only when it renders exactly the parts of the earlier attempt (a
         changed template or ``compact_over`` splits differently): then it starts over."""
@@ -239,18 +232,19 @@ class SlackNotifier(Notifier):
             payloads = self.render(context)
         except render.TemplateError as exc:
             raise DeliveryError(f"slack {self.name}: template error: {exc}") from None
+        parts = parts or Parts()
         key = hashlib.sha256(json.dumps(payloads, sort_keys=True).encode()).hexdigest()
-        if parts_sent and parts_key != key:
+        first = parts.sent if parts.key == key else 0
+        if parts.sent and not first:
             log.warning(
                 "slack %s: the message now renders differently from the attempt that sent %d "
                 "part(s); sending all %d parts again",
                 self.name,
-                parts_sent,
+                parts.sent,
                 len(payloads),
             )
-            parts_sent = 0
         self._rate_limit.waited = 0.0
-        for number in range(parts_sent, len(payloads)):
+        for number in range(first, len(payloads)):
             try:
                 self._post(payloads[number])
             except DeliveryError as exc:
@@ -258,8 +252,8 @@ class SlackNotifier(Notifier):
                     raise
                 done = f" ({number} of {len(payloads)} messages were sent before)"
                 raise DeliveryError(str(exc) + done, permanent=exc.permanent) from None
-            if on_part is not None:
-                on_part(number + 1, key)
+            if parts.record is not None:
+                parts.record(number + 1, key)
 
     def _post(self, payload: dict[str, Any]) -> None:
         where = f"slack {self.name}"
