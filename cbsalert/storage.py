@@ -9,11 +9,11 @@ through the transactions here, so every expected database failure becomes a read
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import CursorResult, Engine, Result
 from sqlalchemy.orm import Session
 
 from cbsalert import db
@@ -51,20 +51,18 @@ class Storage:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with (
-            db.translate_errors(self.url, "read", self._secrets),
-            Session(self.engine, expire_on_commit=False) as s,
-            s.begin(),
-        ):
-            yield s
+    def _read(self) -> AbstractContextManager[Session]:
+        return self._transaction(self.engine, "read")
+
+    def _write(self) -> AbstractContextManager[Session]:
+        """A transaction that holds SQLite's write lock from its start."""
+        return self._transaction(self._writer, "write")
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def _transaction(self, engine: Engine, action: str) -> Iterator[Session]:
         with (
-            db.translate_errors(self.url, "write", self._secrets),
-            Session(self._writer, expire_on_commit=False) as s,
+            db.translate_errors(self.url, action, self._secrets),
+            Session(engine, expire_on_commit=False) as s,
             s.begin(),
         ):
             yield s
