@@ -26,7 +26,6 @@ CBS cannot be used, 1 for any other failure.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -71,6 +70,10 @@ class Check:
     status: Status
     detail: str
     cbs: bool = False  # a failure that means the CBS cannot be used (exit 3)
+
+
+# (subject, the check, seconds to wait for it or None for as long as it takes)
+Job = tuple[str, Callable[[], list[Check]], float | None]
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,6 @@ def run_doctor(
 
 
 # -- running the checks ---------------------------------------------------------------------------
-
-# (subject, the check, seconds to wait for it or None for as long as it takes)
-Job = tuple[str, Callable[[], list[Check]], float | None]
 
 
 def concurrently(jobs: Sequence[Job]) -> list[Check]:
@@ -273,26 +273,7 @@ def _state_check(config: Config) -> Check:
         return Check(subject, Status.FAILED, exc.user_message)
     finally:
         store.close()
-    unwritable = _unwritable_sqlite(store.engine.url.database, store.engine.dialect.name)
-    if unwritable:
-        return Check(subject, Status.FAILED, f"{where}: {unwritable}")
     return Check(subject, Status.OK, f"{where}: opened, schema at revision {db.HEAD_REVISION}")
-
-
-def _unwritable_sqlite(path: str | None, dialect: str) -> str | None:
-    """Why this user could not write the SQLite file, if so. Judged from the permissions:
-    taking SQLite's write lock would wait for a check that is running."""
-    if dialect != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.access(path, os.W_OK):
-        return "the file is not writable by this user: a check would fail with exit 4"
-    if not os.access(folder, os.W_OK):
-        return (
-            f"its folder {folder} is not writable by this user (SQLite writes its journal "
-            "there): a check would fail with exit 4"
-        )
-    return None
 
 
 def _notifier_check(name: str, config: NotifierConfig, timeout_s: float) -> list[Check]:
