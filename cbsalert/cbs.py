@@ -46,6 +46,9 @@ READ_OPERATIONS = (
     "ListRestoreJobStatus",
     "GetBackupJobProgress",
 )
+# The credential self-test (CBS 9.1 and later) that `cbsalert doctor` calls first. It reads no
+# backup data and changes nothing; a check never calls it.
+AUTH_SYSTEM_USER = "AuthSystemUser"
 # Operations only found under the versioned path.
 _V2_OPERATIONS = frozenset({"GetBackupSet"})
 # Operations that older servers lack; the caller has a fallback for each.

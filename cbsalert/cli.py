@@ -216,6 +216,21 @@ def validate(config_path: ConfigOpt = None) -> None:
 
 
 @app.command()
+def doctor(config_path: ConfigOpt = None) -> None:
+    """Ask the CBS, the state database and each notifier whether this setup works; send nothing.
+
+    Exit 0 when every check passed, 3 when the CBS cannot be used, 1 for any other failure."""
+    from cbsalert.doctor import run_doctor
+
+    config = _load(config_path)
+    _check_templates(config)
+    report = run_doctor(config)
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
 def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the demo's state database and print its path.")

@@ -1,6 +1,7 @@
 """A simulated AhsayCBS: a real HTTP server on loopback, answering like the documents' examples.
 
-It serves the six read operations cbsalert uses from a data file (YAML or JSON, see
+It serves the six read operations cbsalert uses, and the credential self-test
+AuthSystemUser (``cbsalert doctor``), from a data file (YAML or JSON, see
 ``SimData``), with the quirks of the examples kept on purpose: ListBackupJobMode records
 carry ``UserId`` and no ``ID``; ListRestoreJobStatus records say ``Status`` and ``UserId`` and
 give times as ``yyyy-MM-dd HH:mm:ss`` although the table promises ``RestoreJobStatus``,
@@ -32,7 +33,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from cbsalert.cbs import READ_OPERATIONS
+from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
 from cbsalert.httpserve import QuietHandler
 
 FaultKind = Literal[
@@ -41,6 +42,7 @@ FaultKind = Literal[
 _PATH = re.compile(r"^/obs/api/json/(?:2/)?(?P<op>[A-Za-z0-9]+)\.do$")
 _RELATIVE = re.compile(r"^D(?P<offset>[+-]\d+)?\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)$")
 _OPTIONAL_SINCE = (9, 7)  # ListBackupSets and GetBackupSet exist from CBS 9.7 on
+_SERVED = frozenset((*READ_OPERATIONS, AUTH_SYSTEM_USER))
 
 
 class _Model(BaseModel):
@@ -282,6 +284,8 @@ class Simulator:
             or params.get("SysPwd") != world.data.system_password
         ):
             return _error("Incorrect system username/password", "com.ahsay.obs.core.dbs.c")
+        if operation == AUTH_SYSTEM_USER:
+            return {"Status": "OK"}  # the document's example: no Data at all
         if operation not in READ_OPERATIONS:
             return _error(f"Unsupported API: {operation}", "com.ahsay.cbs.api.a")
         if operation in ("ListBackupSets", "GetBackupSet") and not self._supports_optional():
@@ -495,7 +499,7 @@ class Simulator:
                 )
                 with sim._lock:
                     sim.calls.append(call)
-                    if operation not in READ_OPERATIONS:
+                    if operation not in _SERVED:
                         sim.unexpected.append(call)
                 latency = sim._world.data.latency_ms
                 if latency:

@@ -6,7 +6,8 @@ see the exact Slack payload and email that cbsalert would send, and they can be 
 fail the way the real services do.
 
 * ``SlackSink`` answers as an incoming webhook (POST to any path outside ``/api/``: ``ok``)
-  and as the Web API (POST ``/api/chat.postMessage`` with a Bearer token).
+  and as the Web API (POST ``/api/chat.postMessage`` and ``/api/auth.test`` with a Bearer
+  token).
 * ``SmtpSink`` is an aiosmtpd server that can refuse recipients, require AUTH, fail DATA,
   and speak STARTTLS or implicit TLS with a self-signed certificate made by ``openssl``.
 """
@@ -104,8 +105,13 @@ class SlackSink:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
+        """The messages posted and accepted (webhook or chat.postMessage; not auth.test)."""
         with self._lock:
-            return [r.payload for r in self.requests if r.ok]
+            return [
+                r.payload
+                for r in self.requests
+                if r.ok and (r.kind == "webhook" or r.path.startswith("/api/chat.postMessage"))
+            ]
 
     def fail_next(self, fault: SlackFault, count: int = 1, *, after: int = 0) -> None:
         """Answer ``count`` requests with ``fault``, after letting ``after`` ones succeed."""
@@ -170,7 +176,12 @@ class SlackSink:
             ts = f"{time.time():.6f}"
             return json.dumps({"ok": True, "channel": payload["channel"], "ts": ts})
         if method == "auth.test":
-            return json.dumps({"ok": True, "team": "cbsalert-test", "user": "cbsalert"})
+            # As https://docs.slack.dev/reference/methods/auth.test answers a bot token.
+            return json.dumps(
+                {"ok": True, "url": "https://cbsalert-test.slack.com/", "team": "cbsalert-test",
+                 "user": "cbsalert", "team_id": "T0000TEST", "user_id": "U0000TEST",
+                 "bot_id": "B0000TEST", "is_enterprise_install": False}
+            )  # fmt: skip
         return json.dumps({"ok": False, "error": "unknown_method"})
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -33,6 +33,15 @@ class Parts:
     record: Callable[[int, str], None] | None = None
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What ``Notifier.probe`` found: ``tested`` is False when the destination cannot be
+    checked without delivering a message; ``detail`` says what was confirmed, or why not."""
+
+    tested: bool
+    detail: str
+
+
 class Notifier(ABC):
     """Delivers rendered messages to one destination."""
 
@@ -53,6 +62,12 @@ class Notifier(ABC):
         a loss), and calls ``parts.record`` after each part. One that sends a single part
         ignores ``parts``.
         """
+
+    def probe(self) -> Probe:
+        """Check that the destination can be reached and takes our credentials, without
+        delivering anything (``cbsalert doctor``). Raises ``DeliveryError`` as ``send``
+        does. A kind that cannot be checked without sending keeps this default."""
+        return Probe(False, "cannot be tested without sending a message")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at the end of a run."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from contextlib import ExitStack
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -25,7 +26,7 @@ from pydantic import Field, SecretStr
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,24 @@ class EmailNotifier(Notifier):
                 ", ".join(f"{addr} ({code})" for addr, (code, _) in sorted(refused.items())),
             )
 
-    def _deliver(
-        self, message: EmailMessage, recipients: list[str]
-    ) -> dict[str, tuple[int, bytes]]:
+    def probe(self) -> Probe:
+        """Connect, STARTTLS or TLS, log in, QUIT: everything ``send`` does before MAIL FROM,
+        through the same code, so a pass means the next message gets that far."""
+        try:
+            with self._open():
+                pass
+        except (OSError, smtplib.SMTPException) as exc:
+            raise self._error(exc) from None
+        config = self.config
+        steps = [f"{config.smtp_host}:{config.port}: connected"]
+        steps.append({"ssl": "over TLS", "starttls": "STARTTLS", "none": "without TLS"}[
+            config.security])  # fmt: skip
+        steps.append(f"logged in as {config.username}" if config.username else "no login set")
+        return Probe(True, ", ".join(steps) + "; no mail sent")
+
+    def _open(self) -> smtplib.SMTP:
+        """A connection past TLS and AUTH as configured (``send`` and ``probe`` share it);
+        quit and closed again if a step fails."""
         config = self.config
         tls = ssl.create_default_context(cafile=config.ca_bundle)
         smtp: smtplib.SMTP
@@ -125,13 +141,21 @@ class EmailNotifier(Notifier):
             )
         else:
             smtp = smtplib.SMTP(config.smtp_host, config.port, timeout=config.timeout_s)
-        with smtp:
+        with ExitStack() as on_failure:
+            on_failure.enter_context(smtp)  # QUIT and close, as `with smtp` does
             if config.security == "starttls":
                 smtp.starttls(context=tls)
             if config.username:
                 password = config.password.get_secret_value() if config.password else ""
                 smtp.login(config.username, password)
-            from_addr = parseaddr(config.from_)[1] or config.from_
+            on_failure.pop_all()
+        return smtp
+
+    def _deliver(
+        self, message: EmailMessage, recipients: list[str]
+    ) -> dict[str, tuple[int, bytes]]:
+        with self._open() as smtp:
+            from_addr = parseaddr(self.config.from_)[1] or self.config.from_
             return smtp.send_message(message, from_addr=from_addr, to_addrs=recipients)
 
     def _error(self, exc: BaseException) -> DeliveryError:

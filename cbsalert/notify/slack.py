@@ -39,7 +39,7 @@ from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -275,6 +275,39 @@ class SlackNotifier(Notifier):
                 self._safe(f"{where}: {reason}, posting to {self._host()}")
             ) from None
 
+    def probe(self) -> Probe:
+        """A token is checked with auth.test, Slack's own "who am I" call, which posts
+        nothing and needs no scope. It does not prove the bot may post to the channel (only
+        a message does). An incoming webhook has no such call: anything sent to it is posted."""
+        if self._client is None:
+            return Probe(
+                False,
+                "a webhook URL cannot be tested without posting a message "
+                f"(`cbsalert test-notify {self.name}` posts a marked test message)",
+            )
+        where = f"slack {self.name}"
+        try:
+            answer = self._client.auth_test()
+        except SlackApiError as exc:
+            raise self._api_error(exc, "auth.test") from None
+        except SlackRequestError as exc:
+            raise DeliveryError(self._safe(f"{where}: {exc}"), permanent=True) from None
+        except (OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise DeliveryError(
+                self._safe(f"{where}: {reason}, calling auth.test at {self._host()}")
+            ) from None
+        who = ", ".join(
+            f"{key} {render.clip(render.oneline(answer.get(key)), 80)}"
+            for key in ("team", "user")
+            if answer.get(key)
+        )
+        return Probe(
+            True,
+            f"token accepted by auth.test ({who or 'no identity given'}); whether it may post "
+            f"to {self.config.channel} shows only when it posts",
+        )
+
     def _webhook_error(self, status: int, body: str) -> DeliveryError:
         text = render.clip(render.oneline(body), 200) or "(empty answer)"
         message = f"slack {self.name}: webhook answered HTTP {status}: {text}"
@@ -285,11 +318,12 @@ class SlackNotifier(Notifier):
         permanent = 400 <= status < 500 and status not in (408, 429)
         return DeliveryError(self._safe(message), permanent=permanent)
 
-    def _api_error(self, exc: SlackApiError) -> DeliveryError:
+    def _api_error(self, exc: SlackApiError, call: str | None = None) -> DeliveryError:
         response = exc.response
         data = response.data if isinstance(response.data, dict) else {}
         error = str(data.get("error") or f"HTTP {response.status_code}")
-        message = f"slack {self.name}: chat.postMessage to {self.config.channel} failed: {error}"
+        call = call or f"chat.postMessage to {self.config.channel}"
+        message = f"slack {self.name}: {call} failed: {error}"
         if response.status_code == 429:
             message += " (rate limited longer than cbsalert waits)"
         permanent = error in PERMANENT_API_ERRORS or response.status_code in (401, 403, 404)
