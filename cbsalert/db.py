@@ -91,12 +91,15 @@ class Alert(Base):
     last_day: Mapped[date] = mapped_column(Date)
     last_fired_day: Mapped[date] = mapped_column(Date)
     last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The severity in the last message about it: a higher one is announced, a lower not.
+    notified_severity: Mapped[str | None] = mapped_column(String(20))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     summary: Mapped[str] = mapped_column(Text, default="")
 
 
 class Transition(Base):
-    """A change of an alert's state (``firing``, ``resolved``) or a reminder (``repeat``)."""
+    """A change of an alert's state (``firing``, ``resolved``), of its severity while firing
+    (``escalated``, ``deescalated``), or a reminder (``repeat``)."""
 
     __tablename__ = "transitions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -267,7 +270,7 @@ def migrations_dir() -> Path:
 # The newest revision in migrations/versions; tests/test_state.py checks it against Alembic.
 # Knowing it here lets every run see that the schema is current without importing Alembic
 # (11 MB of a check's memory, and a tenth of a second).
-HEAD_REVISION = "0003_delivery_parts"
+HEAD_REVISION = "0004_notified_severity"
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -120,7 +120,12 @@ class _Fetcher:
             return {i: names.get(i, "") for i in ids}, "config"
         if sets is not None:
             return {s.id: s.name for s in sets if _selected(entry, s.id, s.name)}, "server"
-        seen = self.history.get(entry.login, {})
+        # A server without ListBackupSets: the sets seen lately, and every set with a job
+        # today in any mode (a set that only ran by hand is still a set that should run on
+        # schedule), so a problem gets the same per-set alert as on a newer server.
+        seen = dict(self.history.get(entry.login, {}))
+        for set_id, name in names.items():
+            seen[set_id] = name or seen.get(set_id, "")
         if seen:
             return {i: n for i, n in seen.items() if _selected(entry, i, n)}, "history"
         return {}, "none"

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import get_args
 
 import httpx
 from prometheus_client import (
@@ -28,12 +29,13 @@ from prometheus_client import (
 
 from cbsalert.errors import redact
 from cbsalert.httpserve import QuietHandler
+from cbsalert.model import AlertState
 from cbsalert.pipeline import RunResult
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "partial", "cbs_unreachable", "error")
-STATES = ("new", "repeat", "firing", "resolved")
+STATES: tuple[str, ...] = get_args(AlertState)
 SEVERITIES = ("critical", "warning", "info")
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
 

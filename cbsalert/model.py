@@ -13,8 +13,13 @@ from typing import Any, Literal
 from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
 
 Severity = Literal["critical", "warning", "info"]
-AlertState = Literal["new", "repeat", "firing", "resolved"]
+AlertState = Literal["new", "escalated", "unsilenced", "repeat", "firing", "resolved"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+def worse(severity: str, than: str) -> bool:
+    """Whether ``severity`` is more severe than ``than`` (critical > warning > info)."""
+    return SEVERITY_ORDER.get(severity, 9) < SEVERITY_ORDER.get(than, 9)
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,13 @@ class Finding:
 class AlertEvent:
     """A finding after reconciliation with the state: what, if anything, to tell people.
 
-    ``state`` is ``new`` (starts firing), ``repeat`` (a reminder), ``firing`` (still firing,
-    nothing to say) or ``resolved``. ``notify`` is empty for events nobody hears about.
+    ``state`` says what changed: ``new`` (an episode starts firing; once per episode, even
+    when it starts silenced), ``escalated`` (it got more severe than people last heard),
+    ``unsilenced`` (the first message about an episode that began silenced), ``repeat`` (a
+    reminder), ``firing`` (still firing, nothing to say) or ``resolved``.
+    ``previous_severity`` is the severity people last heard, when it differs from the
+    alert's now (an escalation, or a reminder after it eased). ``notify`` is empty for
+    events nobody hears about.
     """
 
     finding: Finding
@@ -132,10 +142,12 @@ class AlertEvent:
     days_failing: int | None = None
     silenced: bool = False
     notify: tuple[str, ...] = ()
+    previous_severity: Severity | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = self.finding.to_dict()
         data["state"] = self.state
+        data["previous_severity"] = self.previous_severity
         data["since"] = self.since.isoformat() if self.since else None
         data["days_failing"] = self.days_failing
         data["silenced"] = self.silenced

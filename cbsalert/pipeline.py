@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from cbsalert.config import Config
 from cbsalert.errors import (
@@ -30,7 +30,7 @@ from cbsalert.errors import (
 )
 from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
-from cbsalert.model import AlertEvent, CheckError
+from cbsalert.model import AlertEvent, AlertState, CheckError
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
 from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
@@ -75,11 +75,12 @@ class RunResult:
 
     @property
     def reported(self) -> list[AlertEvent]:
-        """Events worth showing: anything firing, and what resolved in this run."""
+        """Events worth showing: every alert firing after the run (with evidence this day or
+        not; its ``date`` is the day of its latest evidence), and what resolved in it."""
         return [e for e in self.events if e.state != "firing" or e.finding.firing]
 
     def counts(self) -> dict[str, int]:
-        out = {"new": 0, "repeat": 0, "firing": 0, "resolved": 0}
+        out = dict.fromkeys(get_args(AlertState), 0)
         for event in self.reported:
             out[event.state] += 1
         return out

@@ -15,8 +15,15 @@ The promises it keeps, from issue 4:
   (re-runs and backfills are no-ops);
 * a failed restore is an event: it resolves with a later good restore, or quietly after
   the rule's ``auto_resolve`` without a new failure (only for users actually checked);
-* silenced alerts change state as usual but send nothing; if an alert started firing
-  while silenced, its first message goes out at the first check after the silence ends;
+* silenced alerts change state as usual but send nothing; an episode is ``new`` once, in
+  the run where it starts (silenced or not); if it started while silenced, its first
+  message goes out at the first check after the silence ends, as ``unsilenced``;
+* an alert keeps the severity of its latest firing evidence, also once resolved; a
+  severity above the one people last heard is announced (``escalated``), a lower one is
+  stored and shown in the next reminder; every change of severity is a transition;
+* every firing alert of a configured rule is reported, with evidence that day or not
+  (``firing`` with the day of its latest evidence), so a run's events are what is firing
+  plus what changed;
 * findings of rules no longer in the config, and alerts of such rules, are left alone.
 """
 
@@ -25,13 +32,22 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from fnmatch import fnmatchcase
-from typing import Literal
 
-from cbsalert.model import AlertEvent, AlertState, Finding, Severity
+from cbsalert.model import AlertEvent, AlertState, Finding, Severity, worse
 from cbsalert.rules import RestoreStatusRule, RuleBase
+from cbsalert.stored import (
+    ActiveSilence,
+    AlertChange,
+    AlertSnapshot,
+    StoredState,
+    TransitionRecord,
+    TransitionState,
+)
 
-StoredState = Literal["firing", "resolved"]
+__all__ = [
+    "ActiveSilence", "AlertChange", "AlertSnapshot", "StoredState", "TransitionRecord",
+    "TransitionState", "reconcile_findings",
+]  # fmt: skip
 
 # A daily job with `repeat_interval: 24h` starts a few seconds earlier or later each day; a
 # reminder is due when the interval has passed up to this slack (at most a tenth of it).
@@ -39,80 +55,10 @@ REPEAT_SLACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class AlertSnapshot:
-    """A stored alert as plain data. ``id`` is None for one that is not stored yet."""
-
-    key: str
-    rule: str
-    kind: str
-    severity: Severity
-    login: str
-    state: StoredState
-    since: datetime  # when the current (or last) firing episode started
-    since_day: date  # the day of the evidence that started it
-    last_day: date  # the day of the latest evidence, firing or clear
-    last_fired_day: date  # the day of the latest firing evidence
-    owner: str = ""
-    backup_set_id: str | None = None
-    backup_set_name: str | None = None
-    destination_id: str | None = None
-    last_notified_at: datetime | None = None
-    resolved_at: datetime | None = None
-    summary: str = ""
-    id: int | None = None
-
-    @property
-    def notified_this_episode(self) -> bool:
-        """Whether people heard that this episode started (it may have begun silenced)."""
-        return self.last_notified_at is not None and self.last_notified_at >= self.since
-
-
-@dataclass(frozen=True)
-class ActiveSilence:
-    """A silence as plain data; patterns are shell-style globs (exact names match too)."""
-
-    id: int
-    rule: str
-    login: str
-    backup_set: str | None
-    until: datetime
-    reason: str = ""
-    created_by: str = ""
-
-    def matches(
-        self, rule: str, login: str, set_id: str | None, set_name: str | None, now: datetime
-    ) -> bool:
-        if now >= self.until:
-            return False
-        if not (fnmatchcase(rule, self.rule) and fnmatchcase(login, self.login)):
-            return False
-        if self.backup_set is None:
-            return True
-        return any(v is not None and fnmatchcase(v, self.backup_set) for v in (set_id, set_name))
-
-
-@dataclass(frozen=True)
-class TransitionRecord:
-    at: datetime
-    day: date
-    from_state: StoredState | None
-    to_state: Literal["firing", "resolved", "repeat"]
-    summary: str
-
-
-@dataclass(frozen=True)
-class AlertChange:
-    """The new state of one stored alert, and the transitions that led there."""
-
-    after: AlertSnapshot
-    transitions: tuple[TransitionRecord, ...] = ()
-
-
-@dataclass(frozen=True)
 class _Step:
     event: AlertEvent | None = None
     after: AlertSnapshot | None = None
-    transition: TransitionRecord | None = None
+    transitions: tuple[TransitionRecord, ...] = ()
 
 
 def reconcile_findings(
@@ -125,10 +71,12 @@ def reconcile_findings(
     now: datetime,
     checked_logins: Collection[str],
 ) -> tuple[list[AlertEvent], list[AlertChange]]:
-    """Events to tell (in finding order, auto-resolved restores last) and changes to store.
+    """Events (in finding order, then auto-resolved restores, then alerts still firing
+    without evidence today) and changes to store.
 
     ``existing`` must hold the stored alert for every finding's key that has one, and every
-    firing ``restore_status`` alert (for auto-resolve); other stored alerts may be omitted.
+    firing alert (for auto-resolve, and to report what is firing); resolved alerts without
+    a finding may be omitted.
     """
     current: dict[str, AlertSnapshot] = dict(existing)
     transitions: dict[str, list[TransitionRecord]] = {}
@@ -144,9 +92,7 @@ def reconcile_findings(
             events.append(step.event)
         if step.after is not None:
             current[finding.key] = step.after
-            transitions.setdefault(finding.key, [])
-        if step.transition is not None:
-            transitions[finding.key].append(step.transition)
+            transitions.setdefault(finding.key, []).extend(step.transitions)
     for key, snap in list(current.items()):
         if key in with_evidence or snap.login not in checked_logins:
             continue
@@ -156,6 +102,12 @@ def reconcile_findings(
             events.append(event)
             current[key] = after
             transitions[key] = [transition]
+    for key in sorted(current.keys() - with_evidence):
+        snap = current[key]
+        rule = rules.get(snap.rule)
+        if snap.state == "firing" and rule is not None:
+            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
+            events.append(_event(finding, "firing", snap, _silenced(silences, finding, now)))
     changes = [AlertChange(current[key], tuple(steps)) for key, steps in transitions.items()]
     return events, changes
 
@@ -188,6 +140,7 @@ def _event(
     snap: AlertSnapshot,
     silenced: bool,
     notify: Collection[str] = (),
+    previous: Severity | None = None,
 ) -> AlertEvent:
     return AlertEvent(
         finding=finding,
@@ -196,6 +149,7 @@ def _event(
         days_failing=None if state == "resolved" else _days_failing(snap, finding.day),
         silenced=silenced,
         notify=() if silenced else tuple(notify),
+        previous_severity=previous if previous != finding.severity else None,
     )
 
 
@@ -226,18 +180,21 @@ def _step(
         resolved_at=now,
         last_notified_at=now if tell else snap.last_notified_at,
     )
+    # A clear finding carries the rule's default severity; the alert resolves with its own.
+    finding = replace(finding, severity=snap.severity)
     return _Step(
         event=_event(finding, "resolved", after, silenced, rule.notify if tell else ()),
         after=after,
-        transition=TransitionRecord(now, finding.day, "firing", "resolved", finding.summary),
+        transitions=(TransitionRecord(now, finding.day, "firing", "resolved", finding.summary),),
     )
 
 
 def _observe(snap: AlertSnapshot, finding: Finding) -> AlertSnapshot:
-    """The snapshot updated with newer evidence, state unchanged."""
+    """The snapshot updated with newer evidence, state unchanged; only firing evidence
+    says how severe the alert is."""
     return replace(
         snap,
-        severity=finding.severity,
+        severity=finding.severity if finding.firing else snap.severity,
         owner=finding.owner or snap.owner,
         backup_set_name=finding.backup_set_name or snap.backup_set_name,
         last_day=finding.day,
@@ -250,7 +207,6 @@ def _fire(
     finding: Finding, snap: AlertSnapshot | None, rule: RuleBase, silenced: bool, now: datetime
 ) -> _Step:
     if snap is None or snap.state == "resolved":
-        previous_notice = snap.last_notified_at if snap else None
         after = AlertSnapshot(
             key=finding.key,
             rule=finding.rule,
@@ -266,39 +222,92 @@ def _fire(
             backup_set_id=finding.backup_set_id,
             backup_set_name=finding.backup_set_name,
             destination_id=finding.destination_id,
-            last_notified_at=now if not silenced else previous_notice,
+            last_notified_at=snap.last_notified_at if snap else None,
+            notified_severity=snap.notified_severity if snap else None,
             summary=finding.summary,
             id=snap.id if snap else None,
         )
         return _Step(
             event=_event(finding, "new", after, silenced, rule.notify),
-            after=after,
-            transition=TransitionRecord(
-                now, finding.day, snap.state if snap else None, "firing", finding.summary
+            after=after if silenced else _told(after, now),
+            transitions=(
+                TransitionRecord(
+                    now, finding.day, snap.state if snap else None, "firing", finding.summary
+                ),
             ),
         )
     seen = _observe(snap, finding)
+    changed = _severity_change(snap, finding, now)
     if silenced:
-        return _Step(event=_event(finding, "firing", seen, silenced), after=seen)
+        return _Step(
+            event=_event(finding, "firing", seen, silenced), after=seen, transitions=changed
+        )
     if not snap.notified_this_episode:
         # It started while silenced (or before the silence was lifted): this is the first
-        # message people get about it.
-        told = replace(seen, last_notified_at=now)
-        return _Step(event=_event(finding, "new", told, silenced, rule.notify), after=told)
-    if _repeat_due(rule.repeat_interval, snap.last_notified_at, now):
-        told = replace(seen, last_notified_at=now)
+        # message people get about it, but not a new episode.
         return _Step(
-            event=_event(finding, "repeat", told, silenced, rule.notify),
-            after=told,
-            transition=TransitionRecord(now, finding.day, "firing", "repeat", finding.summary),
+            event=_event(finding, "unsilenced", seen, silenced, rule.notify),
+            after=_told(seen, now),
+            transitions=changed,
         )
-    return _Step(event=_event(finding, "firing", seen, silenced), after=seen)
+    heard = snap.notified_severity or snap.severity
+    if worse(finding.severity, heard):
+        return _Step(
+            event=_event(finding, "escalated", seen, silenced, rule.notify, previous=heard),
+            after=_told(seen, now),
+            transitions=changed,
+        )
+    if _repeat_due(rule.repeat_interval, snap.last_notified_at, now):
+        repeat = TransitionRecord(now, finding.day, "firing", "repeat", finding.summary)
+        return _Step(
+            event=_event(finding, "repeat", seen, silenced, rule.notify, previous=heard),
+            after=_told(seen, now),
+            transitions=(*changed, repeat),
+        )
+    return _Step(event=_event(finding, "firing", seen, silenced), after=seen, transitions=changed)
+
+
+def _told(snap: AlertSnapshot, now: datetime) -> AlertSnapshot:
+    """The snapshot after a message about it went out: what people heard, and when."""
+    return replace(snap, last_notified_at=now, notified_severity=snap.severity)
+
+
+def _severity_change(
+    snap: AlertSnapshot, finding: Finding, now: datetime
+) -> tuple[TransitionRecord, ...]:
+    """A transition row when firing evidence changes the alert's severity."""
+    if finding.severity == snap.severity:
+        return ()
+    to_state: TransitionState = (
+        "escalated" if worse(finding.severity, snap.severity) else "deescalated"
+    )
+    summary = f"{snap.severity} -> {finding.severity}: {finding.summary}"
+    return (TransitionRecord(now, finding.day, "firing", to_state, summary),)
 
 
 def _repeat_due(interval: timedelta | None, last: datetime | None, now: datetime) -> bool:
     if interval is None or last is None:
         return False
     return now - last >= interval - min(interval / 10, REPEAT_SLACK)
+
+
+def _snapshot_finding(snap: AlertSnapshot, rule: RuleBase, *, day: date, summary: str) -> Finding:
+    """What the stored alert knows, as a finding about ``day`` (no job details: the store
+    keeps none). Firing while the alert fires; a resolved alert's is clear."""
+    return Finding(
+        rule=snap.rule,
+        kind=snap.kind,
+        severity=snap.severity,
+        firing=snap.state == "firing",
+        login=snap.login,
+        day=day,
+        owner=snap.owner,
+        backup_set_id=snap.backup_set_id,
+        backup_set_name=snap.backup_set_name,
+        destination_id=snap.destination_id,
+        summary=summary,
+        notify=tuple(rule.notify),
+    )
 
 
 def _auto_resolve(
@@ -315,21 +324,8 @@ def _auto_resolve(
     if day < snap.last_day or timedelta(days=quiet_days) < rule.auto_resolve:
         return None
     summary = f"No new failed restore for {quiet_days} days; resolved automatically."
-    finding = Finding(
-        rule=snap.rule,
-        kind=snap.kind,
-        severity=snap.severity,
-        firing=False,
-        login=snap.login,
-        day=day,
-        owner=snap.owner,
-        backup_set_id=snap.backup_set_id,
-        backup_set_name=snap.backup_set_name,
-        destination_id=snap.destination_id,
-        summary=summary,
-        notify=tuple(rule.notify),
-    )
     after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
+    finding = _snapshot_finding(after, rule, day=day, summary=summary)
     silenced = _silenced(silences, finding, now)
     event = _event(finding, "resolved", after, silenced)
     return event, after, TransitionRecord(now, day, "firing", "resolved", summary)

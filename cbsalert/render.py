@@ -94,6 +94,8 @@ SLACK_ICONS: dict[str, str] = {
 }
 STATE_LABELS: dict[str, str] = {
     "new": "new",
+    "escalated": "got worse",
+    "unsilenced": "silence ended",
     "repeat": "still failing",
     "firing": "still failing",
     "resolved": "resolved",
@@ -162,6 +164,17 @@ def set_label(alert: dict[str, Any]) -> str:
     if alert.get("backup_set_id"):
         return f"set {alert['backup_set_id']}"
     return "all backup sets"
+
+
+def state_label(alert: dict[str, Any]) -> str:
+    """``new``, ``got worse: was warning``, ``still failing, was critical``: what changed,
+    and the severity people last heard when it is not the alert's now."""
+    state = str(alert.get("state"))
+    label = STATE_LABELS.get(state, state)
+    was = alert.get("previous_severity")
+    if not was:
+        return label
+    return f"{label}: was {was}" if state == "escalated" else f"{label}, was {was}"
 
 
 def hint(alert: dict[str, Any]) -> str:
@@ -289,7 +302,7 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
         clip=clip,
         plural=plural,
         colors=_colors,
-        state_label=lambda alert: STATE_LABELS.get(str(alert.get("state")), alert.get("state")),
+        state_label=state_label,
     )
     if kind == "slack":
         env.filters.update(bold=_bold, icon=_icon)

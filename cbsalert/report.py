@@ -15,6 +15,8 @@ from cbsalert.pipeline import RunResult
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _STATE_LABEL = {
     "new": "NEW",
+    "escalated": "GOT WORSE",
+    "unsilenced": "silence ended",
     "repeat": "reminder",
     "firing": "still firing",
     "resolved": "resolved",
@@ -85,7 +87,10 @@ def summary_line(result: RunResult) -> str:
     counts = result.counts()
     parts = [
         f"checked {result.users_checked}/{result.users_total} users for {result.day.isoformat()}",
-        f"alerts: {counts['new']} new, {counts['repeat']} reminders, "
+        f"alerts: {counts['new']} new, "
+        + (f"{counts['escalated']} got worse, " if counts["escalated"] else "")
+        + (f"{counts['unsilenced']} after a silence, " if counts["unsilenced"] else "")
+        + f"{counts['repeat']} reminders, "
         f"{counts['firing']} still firing, {counts['resolved']} resolved",
         f"{result.api_calls} API calls",
     ]

@@ -320,6 +320,8 @@ def _log_summary(number: int, result: RunResult) -> None:
         "users_checked": result.users_checked,
         "users_total": result.users_total,
         "alerts_new": counts["new"],
+        "alerts_escalated": counts["escalated"],
+        "alerts_unsilenced": counts["unsilenced"],
         "alerts_repeat": counts["repeat"],
         "alerts_firing": counts["firing"],
         "alerts_resolved": counts["resolved"],

@@ -76,8 +76,8 @@ class StateStore(RunLocks, Outbox):
         store it: alert changes, transitions and the pending deliveries that ``plan`` makes
         of the events are written in ONE transaction, before anything is sent.
 
-        Loads only the alerts of this run's keys (in chunks) and the firing restore alerts,
-        so 100,000 resolved rows cost nothing. A dry run reads and writes nothing.
+        Loads only the alerts of this run's keys (in chunks) and the firing alerts, so
+        100,000 resolved rows cost nothing. A dry run reads and writes nothing.
         """
         with self._read() if dry_run else self._write() as s:
             events, changes = self._decide(s, findings, rules, day, now, checked_logins)
@@ -100,8 +100,10 @@ class StateStore(RunLocks, Outbox):
         for chunk in chunks(sorted({f.key for f in findings})):
             rows = s.execute(_SNAPSHOT_SELECT.where(Alert.key.in_(chunk)))
             existing.update((row.key, AlertSnapshot(**row._mapping)) for row in rows)
-        restores = _SNAPSHOT_SELECT.where(Alert.state == "firing", Alert.kind == "restore_status")
-        existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(restores))
+        # Every firing alert: a restore may auto-resolve, and a run reports what is firing,
+        # evidence or not. Firing alerts are the problems, few next to the users.
+        firing = _SNAPSHOT_SELECT.where(Alert.state == "firing")
+        existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(firing))
         silences = [_silence(row) for row in s.scalars(select(Silence).where(Silence.until > now))]
         return reconcile_findings(
             findings, existing, rules, silences, day=day, now=now, checked_logins=checked_logins
@@ -310,7 +312,7 @@ def _missing_sqlite_file(store: StateStore) -> bool:
 _SNAPSHOT_COLUMNS = (
     "key", "rule", "kind", "severity", "login", "state", "since", "since_day", "last_day",
     "last_fired_day", "owner", "backup_set_id", "backup_set_name", "destination_id",
-    "last_notified_at", "resolved_at", "summary",
+    "last_notified_at", "notified_severity", "resolved_at", "summary",
 )  # fmt: skip
 
 

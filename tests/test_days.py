@@ -139,7 +139,7 @@ def test_a_silenced_alert_is_tracked_but_sends_nothing_until_the_silence_ends(
     check(config, day(1))  # 2026-11-18 09:00: still silenced
     assert slack.messages == []
     after = check(config, day(2))  # 2026-11-19: the silence is over, people hear of it once
-    assert [e.state for e in after.reported] == ["new"]
+    assert [e.state for e in after.reported] == ["unsilenced"]
     assert len(slack.messages) == 1
 
 
@@ -166,7 +166,7 @@ def test_a_day_without_evidence_about_a_set_changes_nothing(
     config = make_config(sim, slack, tmp_path)
     check(config, day(0))
     quiet = check(config, day(1))
-    assert quiet.reported == []
+    assert [(e.state, e.finding.day, e.notify) for e in quiet.reported] == [("firing", day(0), ())]
     with _store(config) as store:
         assert [a["state"] for a in store.list_alerts()] == ["firing"]
 

@@ -162,6 +162,29 @@ def test_a_database_from_the_previous_release_is_upgraded_keeping_its_deliveries
     store.close()
 
 
+def test_an_alert_told_before_the_upgrade_escalates_only_above_what_people_heard(
+    db_url: str,
+) -> None:
+    store = StateStore(db_url)
+    db.upgrade(store.engine, "0003_delivery_parts")
+    with db.writer(store.engine).begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO alerts (key, rule, kind, severity, login, owner, state, since,"
+            " since_day, last_day, last_fired_day, last_notified_at, summary) VALUES"
+            f" ('{backup(1).key}', 'backup-failed', 'backup_status', 'warning', 'alice', '',"
+            " 'firing', '2026-11-21 07:00:00', '2026-11-20', '2026-11-20', '2026-11-20',"
+            " '2026-11-21 07:00:00', 'warned')"
+        )
+    store.upgrade()
+    with store.engine.connect() as connection:
+        heard = connection.exec_driver_sql("SELECT notified_severity FROM alerts").scalar_one()
+    assert heard == "warning"
+    assert [e.state for e in check(store, 2, backup(2, severity="warning"))] == ["firing"]
+    escalated = check(store, 3, backup(3))
+    assert [(e.state, e.previous_severity) for e in escalated] == [("escalated", "warning")]
+    store.close()
+
+
 def test_open_store_upgrades_sqlite_but_asks_for_db_upgrade_elsewhere(db_url: str) -> None:
     if db_url.startswith("sqlite"):
         empty = open_store(db_url, auto_upgrade=False)

@@ -134,6 +134,8 @@ def build_context(
                 "warning": severities.get("warning", 0),
                 "info": severities.get("info", 0),
                 "new": states.get("new", 0),
+                "escalated": states.get("escalated", 0),
+                "unsilenced": states.get("unsilenced", 0),
                 "repeat": states.get("repeat", 0),
                 "resolved": states.get("resolved", 0),
                 "total": len(alerts),

@@ -361,7 +361,13 @@ def _intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
     counts = run["counts"]
     bits = [f"Backups of *{run['date']}*", f"times in {render.escape_mrkdwn(run['timezone'])}"]
     bits.append(f"checked {render.format_time(run['generated_at'], run['timezone'])}")
-    for key, label in (("new", "new"), ("repeat", "reminder"), ("resolved", "resolved")):
+    for key, label in (
+        ("new", "new"),
+        ("escalated", "got worse"),
+        ("unsilenced", "after a silence"),
+        ("repeat", "reminder"),
+        ("resolved", "resolved"),
+    ):
         if counts.get(key):
             bits.append(
                 f"{counts[key]} {label}{'s' if key == 'repeat' and counts[key] > 1 else ''}"

@@ -36,6 +36,7 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
         state: AlertState,
         summary: str,
         days: int | None = None,
+        previous: Severity | None = None,
         **fields: Any,
     ) -> AlertEvent:
         finding = Finding(
@@ -43,7 +44,9 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
             login=fields.pop("login", "example-user"), day=day, summary=summary, **fields,
         )  # fmt: skip
         since = evening - timedelta(days=days - 1) if days else None
-        return AlertEvent(finding, state, since=since, days_failing=days)
+        return AlertEvent(
+            finding, state, since=since, days_failing=days, previous_severity=previous
+        )
 
     job: dict[str, Any] = {
         "backup_set_id": "1700000000001", "destination_id": "-1700000000002",
@@ -68,7 +71,8 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
             days=1, login="example-laptop",
         ),
         event(
-            "error_count", "warning", "new", "Backup of 'Projects' logged 4 errors (more than 0).",
+            "error_count", "warning", "escalated",
+            "Backup of 'Projects' logged 4 errors (more than 0).", previous="info", days=2,
             login="example-office", backup_set_name="Projects", status="BS_STOP_SUCCESS",
             errors=4, warnings=0, end_time=evening + timedelta(hours=3), **job,
         ),
@@ -78,8 +82,8 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
             login="example-server", backup_set_name="VM images", status="", **job,
         ),
         event(
-            "restore_status", "warning", "new",
-            "Restore from 'Documents (daily)' failed with RESTORE_STOP_BY_ERROR.",
+            "restore_status", "warning", "unsilenced",
+            "Restore from 'Documents (daily)' failed with RESTORE_STOP_BY_ERROR.", days=3,
             backup_set_id="1700000000001", backup_set_name="Documents (daily)",
             job_id="R-2026-0001", status="RESTORE_STOP_BY_ERROR",
             start_time=evening - timedelta(hours=6),
