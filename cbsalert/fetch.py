@@ -126,30 +126,43 @@ class _Fetcher:
         return {}, "none"
 
     async def _job_results(self, login: str, owner: str, jobs: list[BackupJob]) -> list[JobResult]:
+        # The CBS is asked with the ids exactly as it sent them (``raw_*``); what is stored and
+        # shown are the safe forms (see records.py).
         client = self.client
-        set_ids = sorted({j.backup_set_id for j in jobs})
+        set_ids = sorted({j.raw_set_id for j in jobs})
         found = await _all(*(client.get_destinations(login, s) for s in set_ids))
         destinations: dict[str, list[Destination] | None] = dict(zip(set_ids, found, strict=True))
 
-        def dest_ids(job: BackupJob) -> list[str | None]:
-            listed = destinations.get(job.backup_set_id)
-            return [d.id for d in listed] if listed else [None]
+        def dests(job: BackupJob) -> list[Destination | None]:
+            listed = destinations.get(job.raw_set_id)
+            return list(listed) if listed else [None]
 
-        pairs = [(job, dest) for job in jobs for dest in dest_ids(job)]
+        pairs = [(job, dest) for job in jobs for dest in dests(job)]
         running = [job for job in jobs if job.running]
         answers: list[Any] = await _all(
-            *(client.get_job_report(login, owner, j.backup_set_id, j.id, d) for j, d in pairs),
             *(
-                client.get_job_progress(login, j.backup_set_id, dest_ids(j)[0], j.id)
+                client.get_job_report(login, owner, j.raw_set_id, j.raw_id, _raw(d))
+                for j, d in pairs
+            ),
+            *(
+                client.get_job_progress(login, j.raw_set_id, _raw(dests(j)[0]), j.raw_id)
                 for j in running
             ),
         )
         reports, progresses = answers[: len(pairs)], answers[len(pairs) :]
         progress = {job.id: item for job, item in zip(running, progresses, strict=True)}
         return [
-            JobResult(job, dest, report, progress.get(job.id))
+            JobResult(job, _id(dest), report, progress.get(job.id))
             for (job, dest), report in zip(pairs, reports, strict=True)
         ]
+
+
+def _raw(destination: Destination | None) -> str | None:
+    return destination.raw_id if destination is not None else None
+
+
+def _id(destination: Destination | None) -> str | None:
+    return destination.id if destination is not None else None
 
 
 async def _all(*calls: Awaitable[T]) -> list[T]:
