@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
 
+# A count the CBS sent that cannot be read (NaN, 1e400, "0x10", missing): shown as such, and
+# never taken for zero.
+UNKNOWN: Literal["unknown"] = "unknown"
+Count = int | Literal["unknown"] | None
 Severity = Literal["critical", "warning", "info"]
 AlertState = Literal["new", "repeat", "firing", "resolved"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
@@ -84,8 +88,8 @@ class Finding:
     status: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
-    errors: int | None = None
-    warnings: int | None = None
+    errors: Count = None
+    warnings: Count = None
     summary: str = ""
     notify: tuple[str, ...] = ()
 
