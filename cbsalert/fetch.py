@@ -2,7 +2,10 @@
 
 Per user: ListBackupSets, ListBackupJobMode and ListRestoreJobStatus (3 calls); GetBackupSet
 once per set that ran; GetBackupJobReportSummary once per job and destination;
-GetBackupJobProgress once per job still running. No rule asks for anything twice.
+GetBackupJobProgress once per job still running. No rule asks for anything twice. The jobs
+are those of the day (a record of another day is never evidence), at most
+``cbs.max_jobs_per_set`` per set, the newest: a flood of job records is a warning, not a
+flood of calls on the customer's server.
 
 A user whose calls fail becomes a ``CheckError`` and contributes no findings, so a failed
 fetch is never taken as evidence that a problem is fixed. Wrong system credentials stop
@@ -23,6 +26,7 @@ from cbsalert.config import Config, WatchEntry
 from cbsalert.errors import CbsAuthError, CbsError, CbsUnavailableError
 from cbsalert.model import CheckError, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
+from cbsalert.selection import check_watched_sets, newest_per_set, of_the_day
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,13 @@ class _Fetcher:
         sets: list[BackupSet] | None = found[0]
         jobs: list[BackupJob] = found[1]
         restores: list[RestoreJob] = found[2]
+        if sets is not None and entry.backup_sets is not None:
+            check_watched_sets(entry, sets, jobs)
         jobs = [j for j in jobs if _selected(entry, j.backup_set_id, j.backup_set_name)]
         restores = [r for r in restores if _selected(entry, r.backup_set_id, r.backup_set_name)]
+        jobs = of_the_day(login, "backup job", jobs, self.day)
+        jobs = newest_per_set(login, jobs, self.day, self.config.cbs.max_jobs_per_set)
+        restores = of_the_day(login, "restore", restores, self.day)
         expected, source = self._expected_sets(entry, sets, jobs)
         results = await self._job_results(login, owner, jobs)
         self.successes += 1

@@ -6,11 +6,14 @@ stay pure functions of them and are tested without any server.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
 
 from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
+
+log = logging.getLogger(__name__)
 
 # A count the CBS sent that cannot be read (NaN, 1e400, "0x10", missing): shown as such, and
 # never taken for zero.
@@ -50,12 +53,22 @@ class UserSnapshot:
     zone: tzinfo = UTC
 
     def aware(self, value: datetime | None) -> datetime | None:
-        """A CBS time (naive, in the CBS's zone) as an aware time in the display zone."""
+        """A CBS time (naive, in the CBS's zone) as an aware time in the display zone.
+
+        ``None`` (with a warning) for a time that has no place on the calendar once moved
+        between zones ("0001-01-01 00:30" in a zone east of UTC): it is unknown for its
+        record only. It must also convert to UTC, which rendering and storing may do."""
         if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.cbs_zone)
-        return value.astimezone(self.zone)
+        try:
+            value.astimezone(UTC)
+            return value.astimezone(self.zone)
+        except OverflowError:
+            log.warning("%s: ignoring the CBS time %s: out of range in %s", self.login, value,
+                        self.zone)  # fmt: skip
+            return None
 
 
 @dataclass(frozen=True)
