@@ -51,6 +51,8 @@ class UserSnapshot:
     restores: list[RestoreJob] = field(default_factory=list)
     cbs_zone: tzinfo = UTC
     zone: tzinfo = UTC
+    # Times already warned about: every rule reads a job's times, the log says it once.
+    unplaceable: set[datetime] = field(default_factory=set, repr=False, compare=False)
 
     def aware(self, value: datetime | None) -> datetime | None:
         """A CBS time (naive, in the CBS's zone) as an aware time in the display zone.
@@ -66,8 +68,10 @@ class UserSnapshot:
             value.astimezone(UTC)
             return value.astimezone(self.zone)
         except OverflowError:
-            log.warning("%s: ignoring the CBS time %s: out of range in %s", self.login, value,
-                        self.zone)  # fmt: skip
+            if value not in self.unplaceable:
+                self.unplaceable.add(value)
+                log.warning("%s: ignoring the CBS time %s: out of range in %s", self.login,
+                            value, self.zone)  # fmt: skip
             return None
 
 
