@@ -73,6 +73,9 @@ class CbsConfig(_Strict):
     retries: int = Field(default=3, ge=0, le=10)
     backoff_s: float = Field(default=0.5, ge=0)
     timezone: str | None = None  # the zone the CBS reports times in; default: `timezone`
+    # Jobs of one set on one day looked at, newest first: bounds the report calls one user
+    # can cause (a flood of job records must not become a flood of calls on the CBS).
+    max_jobs_per_set: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator("url")
     @classmethod

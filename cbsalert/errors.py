@@ -8,7 +8,8 @@
     │   ├── CbsApiError            the CBS answered "Status": "Error"
     │   │   └── CbsAuthError       ... because SysUser/SysPwd is wrong   -> exit 3
     │   ├── CbsUnavailableError    transport error, timeout, 5xx (after retries) -> exit 3
-    │   └── CbsBadResponseError    not JSON, or JSON of the wrong shape
+    │   ├── CbsBadResponseError    not JSON, or JSON of the wrong shape
+    │   └── UnknownBackupSetError  a watch entry names a set the user does not have
     ├── StateError                 the state database cannot be used     -> exit 4
     │   └── LockTimeoutError       another run holds the run lock        -> exit 5
     └── DeliveryError              a notifier could not deliver; `permanent` says
@@ -91,6 +92,11 @@ class CbsUnavailableError(CbsError):
 
 class CbsBadResponseError(CbsError):
     """The CBS answered something that is not the JSON the documents describe."""
+
+
+class UnknownBackupSetError(CbsError):
+    """ListBackupSets answered, and a set in the watch entry's ``backup_sets`` is not among
+    the user's sets: a check error for that user, never a "no backup ran" alert."""
 
 
 class StateError(CbsalertError):

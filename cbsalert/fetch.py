@@ -2,7 +2,10 @@
 
 Per user: ListBackupSets, ListBackupJobMode and ListRestoreJobStatus (3 calls); GetBackupSet
 once per set that ran; GetBackupJobReportSummary once per job and destination;
-GetBackupJobProgress once per job still running. No rule asks for anything twice.
+GetBackupJobProgress once per job still running. No rule asks for anything twice. The jobs
+are those of the day (a record of another day is never evidence), at most
+``cbs.max_jobs_per_set`` per set, the newest: a flood of job records is a warning, not a
+flood of calls on the customer's server.
 
 A user whose calls fail becomes a ``CheckError`` and contributes no findings, so a failed
 fetch is never taken as evidence that a problem is fixed. Wrong system credentials stop
@@ -23,6 +26,7 @@ from cbsalert.config import Config, WatchEntry
 from cbsalert.errors import CbsAuthError, CbsError, CbsUnavailableError
 from cbsalert.model import CheckError, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
+from cbsalert.selection import check_watched_sets, newest_per_set, of_the_day
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,13 @@ class _Fetcher:
         sets: list[BackupSet] | None = found[0]
         jobs: list[BackupJob] = found[1]
         restores: list[RestoreJob] = found[2]
+        if sets is not None and entry.backup_sets is not None:
+            check_watched_sets(entry, sets, jobs)
         jobs = [j for j in jobs if _selected(entry, j.backup_set_id, j.backup_set_name)]
         restores = [r for r in restores if _selected(entry, r.backup_set_id, r.backup_set_name)]
+        jobs = of_the_day(login, "backup job", jobs, self.day)
+        jobs = newest_per_set(login, jobs, self.day, self.config.cbs.max_jobs_per_set)
+        restores = of_the_day(login, "restore", restores, self.day)
         expected, source = self._expected_sets(entry, sets, jobs)
         results = await self._job_results(login, owner, jobs)
         self.successes += 1
@@ -131,30 +140,43 @@ class _Fetcher:
         return {}, "none"
 
     async def _job_results(self, login: str, owner: str, jobs: list[BackupJob]) -> list[JobResult]:
+        # The CBS is asked with the ids exactly as it sent them (``raw_*``); what is stored and
+        # shown are the safe forms (see records.py).
         client = self.client
-        set_ids = sorted({j.backup_set_id for j in jobs})
+        set_ids = sorted({j.raw_set_id for j in jobs})
         found = await _all(*(client.get_destinations(login, s) for s in set_ids))
         destinations: dict[str, list[Destination] | None] = dict(zip(set_ids, found, strict=True))
 
-        def dest_ids(job: BackupJob) -> list[str | None]:
-            listed = destinations.get(job.backup_set_id)
-            return [d.id for d in listed] if listed else [None]
+        def dests(job: BackupJob) -> list[Destination | None]:
+            listed = destinations.get(job.raw_set_id)
+            return list(listed) if listed else [None]
 
-        pairs = [(job, dest) for job in jobs for dest in dest_ids(job)]
+        pairs = [(job, dest) for job in jobs for dest in dests(job)]
         running = [job for job in jobs if job.running]
         answers: list[Any] = await _all(
-            *(client.get_job_report(login, owner, j.backup_set_id, j.id, d) for j, d in pairs),
             *(
-                client.get_job_progress(login, j.backup_set_id, dest_ids(j)[0], j.id)
+                client.get_job_report(login, owner, j.raw_set_id, j.raw_id, _raw(d))
+                for j, d in pairs
+            ),
+            *(
+                client.get_job_progress(login, j.raw_set_id, _raw(dests(j)[0]), j.raw_id)
                 for j in running
             ),
         )
         reports, progresses = answers[: len(pairs)], answers[len(pairs) :]
         progress = {job.id: item for job, item in zip(running, progresses, strict=True)}
         return [
-            JobResult(job, dest, report, progress.get(job.id))
+            JobResult(job, _id(dest), report, progress.get(job.id))
             for (job, dest), report in zip(pairs, reports, strict=True)
         ]
+
+
+def _raw(destination: Destination | None) -> str | None:
+    return destination.raw_id if destination is not None else None
+
+
+def _id(destination: Destination | None) -> str | None:
+    return destination.id if destination is not None else None
 
 
 async def _all(*calls: Awaitable[T]) -> list[T]:

@@ -6,12 +6,19 @@ stay pure functions of them and are tested without any server.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
 
 from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
 
+log = logging.getLogger(__name__)
+
+# A count the CBS sent that cannot be read (NaN, 1e400, "0x10", missing): shown as such, and
+# never taken for zero.
+UNKNOWN: Literal["unknown"] = "unknown"
+Count = int | Literal["unknown"] | None
 Severity = Literal["critical", "warning", "info"]
 AlertState = Literal["new", "escalated", "unsilenced", "repeat", "firing", "resolved"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
@@ -49,14 +56,28 @@ class UserSnapshot:
     restores: list[RestoreJob] = field(default_factory=list)
     cbs_zone: tzinfo = UTC
     zone: tzinfo = UTC
+    # Times already warned about: every rule reads a job's times, the log says it once.
+    unplaceable: set[datetime] = field(default_factory=set, repr=False, compare=False)
 
     def aware(self, value: datetime | None) -> datetime | None:
-        """A CBS time (naive, in the CBS's zone) as an aware time in the display zone."""
+        """A CBS time (naive, in the CBS's zone) as an aware time in the display zone.
+
+        ``None`` (with a warning) for a time that has no place on the calendar once moved
+        between zones ("0001-01-01 00:30" in a zone east of UTC): it is unknown for its
+        record only. It must also convert to UTC, which rendering and storing may do."""
         if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.cbs_zone)
-        return value.astimezone(self.zone)
+        try:
+            value.astimezone(UTC)
+            return value.astimezone(self.zone)
+        except OverflowError:
+            if value not in self.unplaceable:
+                self.unplaceable.add(value)
+                log.warning("%s: ignoring the CBS time %s: out of range in %s", self.login,
+                            value, self.zone)  # fmt: skip
+            return None
 
 
 @dataclass(frozen=True)
@@ -89,8 +110,8 @@ class Finding:
     status: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
-    errors: int | None = None
-    warnings: int | None = None
+    errors: Count = None
+    warnings: Count = None
     summary: str = ""
     notify: tuple[str, ...] = ()
 

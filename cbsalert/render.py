@@ -263,7 +263,9 @@ def _icon(alert: dict[str, Any]) -> Mrkdwn:
     return Mrkdwn(SLACK_ICONS.get(key, ":grey_question:"))
 
 
-def plural(count: int | None, noun: str) -> str:
+def plural(count: int | str | None, noun: str) -> str:
+    if isinstance(count, str):  # "unknown": a count the CBS sent that cannot be read
+        return f"{noun} count {count}"
     count = count or 0
     return f"{count} {noun}{'' if count == 1 else 's'}"
 

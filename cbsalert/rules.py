@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from cbsalert.model import Finding, JobResult, Severity, UserSnapshot
+from cbsalert.model import UNKNOWN, Count, Finding, JobResult, Severity, UserSnapshot
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -107,9 +107,14 @@ class RuleBase(BaseModel):
             "status": report.status if report else None,
             "start_time": snap.aware((report and report.start_time) or result.job.start_time),
             "end_time": snap.aware((report and report.end_time) or result.job.end_time),
-            "errors": report.errors if report else None,
-            "warnings": report.warnings if report else None,
+            "errors": _count(report.errors) if report else None,
+            "warnings": _count(report.warnings) if report else None,
         }
+
+
+def _count(value: int | None) -> Count:
+    """A report's count; one the records could not read is unknown, never zero."""
+    return UNKNOWN if value is None else value
 
 
 def _latest_finished(
@@ -134,7 +139,7 @@ def _group_key(item: tuple[tuple[str, str | None], list[JobResult]]) -> tuple[st
 
 
 def _start_key(result: JobResult) -> tuple[datetime, str]:
-    return (result.job.start_time or datetime.min, result.job.id)
+    return result.job.sort_key()
 
 
 def _set_label(fields: dict[str, Any]) -> str:
@@ -172,17 +177,28 @@ class BackupStatusRule(RuleBase):
 
 
 class _CountRule(RuleBase):
+    """A count of the last finished job above ``threshold``; a count that cannot be read
+    fires too (fail closed: it may be any number)."""
+
     threshold: int = Field(default=0, ge=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
     field_name: ClassVar[str]
     noun: ClassVar[str]
+    cbs_key: ClassVar[str]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         out = []
         for result in _latest_finished(snap, self, frozenset(self.running_statuses)):
             fields = self.job_fields(snap, result)
-            count = fields[self.field_name] or 0
+            count = fields[self.field_name]
             label = _set_label(fields)
+            if not isinstance(count, int):
+                summary = (
+                    f"Backup of {label}: its {self.noun} count cannot be read ({self.cbs_key}"
+                    f" missing or not a count), so it may have logged {self.noun}s."
+                )
+                out.append(self.finding(snap, True, summary, **fields))
+                continue
             firing = count > self.threshold
             summary = (
                 f"Backup of {label} logged {count} {self.noun}{'s' if count != 1 else ''}"
@@ -200,6 +216,7 @@ class ErrorCountRule(_CountRule):
     kind: Literal["error_count"] = "error_count"
     field_name: ClassVar[str] = "errors"
     noun: ClassVar[str] = "error"
+    cbs_key: ClassVar[str] = "NumOfErrorEntries"
 
 
 class WarningCountRule(_CountRule):
@@ -208,6 +225,7 @@ class WarningCountRule(_CountRule):
     kind: Literal["warning_count"] = "warning_count"
     field_name: ClassVar[str] = "warnings"
     noun: ClassVar[str] = "warning"
+    cbs_key: ClassVar[str] = "NumOfWarnEntries"
 
 
 class MissingBackupRule(RuleBase):
@@ -336,9 +354,8 @@ class LongRunningRule(RuleBase):
             progress = result.progress
             detail = ""
             if progress is not None and progress.total_file_count:
-                detail = (
-                    f" ({progress.current_file_count or 0} of {progress.total_file_count} files)"
-                )
+                done = progress.current_file_count
+                detail = f" ({'?' if done is None else done} of {progress.total_file_count} files)"
             summary = (
                 f"Backup of {_set_label(fields)} still running after {hours:.1f} h"
                 f" (limit {self.max_hours:g} h){detail}."

@@ -72,15 +72,20 @@ class SimResult(_Model):
     warnings: int = 0
 
 
+# A count as the report sends it: hostile worlds send NaN, 1e400 or "0x10".
+SimCount = int | float | str
+
+
 class SimJob(_Model):
     set: str
     start: str
     end: str | None = None
     mode: str | None = "S"
     status: str = "BS_STOP_SUCCESS"
-    errors: int = 0
-    warnings: int = 0
+    errors: SimCount = 0
+    warnings: SimCount = 0
     id: str | None = None
+    listed_on: str | None = None  # the BackupDate that lists it (default: its start's date)
     destinations: dict[str, SimResult] = Field(default_factory=dict)
     current_file: str = "C:\\Users\\ahsay\\Desktop\\file_sample.exe"
     total_files: int = 70
@@ -95,6 +100,7 @@ class SimRestore(_Model):
     id: str | None = None
     destination: str | None = None
     size: int = 0
+    listed_on: str | None = None  # the RestoreDate that lists it (default: its start's date)
 
 
 class SimUser(_Model):
@@ -330,7 +336,9 @@ class Simulator:
         names = {s.id: s.name for s in user.backup_sets}
         rows = []
         for job in user.jobs:
-            if not job.start.startswith(day) or (only_set and job.set != only_set):
+            if not (job.listed_on or job.start).startswith(day) or (
+                only_set and job.set != only_set
+            ):
                 continue
             rows.append(
                 {
@@ -399,7 +407,7 @@ class Simulator:
         names = {s.id: s.name for s in user.backup_sets}
         rows = []
         for r in user.restores:
-            if not r.start.startswith(day):
+            if not (r.listed_on or r.start).startswith(day):
                 continue
             rows.append(
                 {

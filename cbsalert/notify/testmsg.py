@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from cbsalert import render
 from cbsalert.errors import ConfigError
-from cbsalert.model import AlertEvent, AlertState, Finding, Severity
+from cbsalert.model import UNKNOWN, AlertEvent, AlertState, Finding, Severity
 from cbsalert.notify import MessageContext, build_context
 
 if TYPE_CHECKING:
@@ -110,6 +110,11 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
                 status="BS_<i>ERR</i>", errors=10**9, warnings=None, job_id=LONG, **{
                     k: v for k, v in job.items() if k != "job_id"
                 },
+            ),
+            event(
+                "error_count", "warning", "new",
+                "Backup of 'Projects': its error count cannot be read.", login="example-office",
+                backup_set_name="Projects", errors=UNKNOWN, warnings=3, **job,
             ),
             event(
                 "unknown_future_kind", "info", "firing", LONG + "\n" + HOSTILE_SUMMARY,
