@@ -14,7 +14,7 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -224,8 +224,9 @@ class Config(_Strict):
 class _Source:
     """The parsed YAML with the line of every key, and the env variables that were missing."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, expand_env: bool = True) -> None:
         self.path = path
+        self.expand_env = expand_env
         self.lines: dict[tuple[Any, ...], int] = {}
         self.missing: list[tuple[tuple[Any, ...], str]] = []
         self.literal_secrets: list[tuple[Any, ...]] = []
@@ -245,7 +246,7 @@ class _Source:
         if isinstance(value, str):
             if path and str(path[-1]) in _SECRET_KEYS and "${" not in value and value:
                 self.literal_secrets.append(path)
-            return self.expand(value, path)
+            return self.expand(value, path) if self.expand_env else value
         return value
 
     def expand(self, text: str, path: tuple[Any, ...]) -> Any:
@@ -276,6 +277,7 @@ class _Source:
         return self.lines.get(tuple(known)), _dotted(tuple(known))
 
 
+_M = TypeVar("_M", bound=BaseModel)
 _SECRET_KEYS = frozenset({"sys_password", "password", "token", "webhook_url", "heartbeat_url"})
 
 
@@ -322,7 +324,24 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_config(text: str, name: str = "<config>") -> Config:
-    source = _Source(name)
+    config, source = parse_document(text, name, Config)
+    config._source = name
+    config._literal_secrets = [_dotted(p) for p in source.literal_secrets]
+    return config
+
+
+def parse_document(
+    text: str,
+    name: str,
+    model: type[_M],
+    *,
+    what: str = "configuration",
+    expand_env: bool = True,
+) -> tuple[_M, _Source]:
+    """Parse a YAML (or JSON) document into ``model``; raise ``ConfigError`` listing every
+    problem as ``file:line: key.path: message``. Used for the config file and for the
+    simulator's data file (``what="simulator data"``, no ``${ENV}`` expansion)."""
+    source = _Source(name, expand_env=expand_env)
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -331,29 +350,27 @@ def parse_config(text: str, name: str = "<config>") -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     if node is None:
-        raise ConfigError(f"{name}: the config file is empty")
+        raise ConfigError(f"{name}: the {what} file is empty")
     raw = source.build(node)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{name}:1: the config file must be a mapping of keys to values")
+        raise ConfigError(f"{name}:1: the {what} file must be a mapping of keys to values")
     problems = [
         f"{name}:{source.lines.get(path, '?')}: {_dotted(path)}: environment variable "
         f"{var} is not set (and has no ${{{var}:-default}})"
         for path, var in source.missing
     ]
     try:
-        config = Config.model_validate(raw)
+        config = model.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_format_errors(exc, source))
         config = None
     if problems or config is None:
         count = len(problems)
         raise ConfigError(
-            f"{name}: {count} problem{'s' if count != 1 else ''} in the configuration",
+            f"{name}: {count} problem{'s' if count != 1 else ''} in the {what}",
             problems=problems,
         )
-    config._source = name
-    config._literal_secrets = [_dotted(p) for p in source.literal_secrets]
-    return config
+    return config, source
 
 
 def _format_errors(exc: ValidationError, source: _Source) -> Iterator[str]:

@@ -3,6 +3,9 @@
 It starts the simulator with the bundled sample world (``demo_data.yaml``), a local
 stand-in for Slack and a local SMTP server, then runs the real pipeline twice: the first
 run finds and delivers the alerts, the second has nothing new to say.
+
+The same parts can be run by hand for the README's quick start: ``cbsalert simulate``
+(``run_simulator``) and ``cbsalert sinks`` (``run_sinks``), each until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import asyncio
 import html
 import json
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from importlib import resources
@@ -23,10 +29,12 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from cbsalert.config import Config
+from cbsalert.errors import UsageError
 from cbsalert.pipeline import run_once
 from cbsalert.report import print_run, summary_line
 from cbsalert.simulator import SimData, Simulator, load_sim_data
 from cbsalert.sinks import SlackSink, SmtpSink
+from cbsalert.terminal import print_line, text, visible
 
 
 def demo_data() -> SimData:
@@ -78,14 +86,16 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="cbsalert-demo-"))
     with Simulator(data) as sim, SlackSink() as slack, SmtpSink() as smtp:
         config = demo_config(sim, slack, smtp, state_dir)
-        console.rule("[bold]cbsalert demo")
+        console.rule(Text("cbsalert demo", "bold"))
         console.print(
-            f"A simulated AhsayCBS at {sim.url} holds {len(data.users)} backup users: "
-            "one clean, one failed backup, one with errors, one set that never ran on "
-            "schedule, one failed restore, one job still running.\n"
-            f"Slack and email go to local stand-ins ({slack.url.split('/services')[0]}, "
-            f"smtp://{smtp.host}:{smtp.port}); state is kept in {state_dir}.\n",
-            highlight=False,
+            text(
+                f"A simulated AhsayCBS at {sim.url} holds {len(data.users)} backup users: "
+                "one clean, one failed backup, one with errors, one set that never ran on "
+                "schedule, one failed restore, one job still running.\n"
+                f"Slack and email go to local stand-ins ({slack.base_url}, "
+                f"smtp://{smtp.host}:{smtp.port}); state is kept in {state_dir}.\n",
+                multiline=True,
+            )
         )
         now = datetime.now(UTC)
         result = asyncio.run(run_once(config, now=now))
@@ -96,23 +106,20 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
             console.print(_slack_preview(payload))
             blocks = payload.get("blocks", [])
             shown = {**payload, "blocks": blocks[:3]}
-            console.print("The payload as posted (Block Kit), first blocks:")
-            console.print(
-                Syntax(json.dumps(shown, indent=2, ensure_ascii=False), "json", word_wrap=True)
-            )
+            print_line(console, "The payload as posted (Block Kit), first blocks:")
+            posted = visible(json.dumps(shown, indent=2, ensure_ascii=False), multiline=True)
+            console.print(Syntax(posted, "json", word_wrap=True))
             if len(blocks) > 3:
-                console.print(f"... and {len(blocks) - 3} more blocks", highlight=False)
+                print_line(console, f"... and {len(blocks) - 3} more blocks")
         console.rule("What reached the on-call mailbox")
         for message in smtp.messages:
             console.print(_email_preview(message))
 
         console.rule("The same check again")
         again = asyncio.run(run_once(config, now=now))
-        console.print(
-            "Nothing new to say, so nothing is sent: " + summary_line(again), highlight=False
-        )
+        print_line(console, "Nothing new to say, so nothing is sent: " + summary_line(again))
     if keep:
-        console.print(f"state database kept: {state_dir / 'cbsalert-demo.db'}")
+        print_line(console, f"state database kept: {state_dir / 'cbsalert-demo.db'}")
     else:
         for file in state_dir.iterdir():
             file.unlink()
@@ -122,24 +129,86 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
 def _slack_preview(payload: dict[str, Any]) -> Panel:
     lines = []
     for block in payload.get("blocks", []):
-        text = block.get("text")
-        if isinstance(text, dict):
-            lines.append(html.unescape(str(text.get("text", ""))))
+        section = block.get("text")
+        if isinstance(section, dict):
+            lines.append(html.unescape(str(section.get("text", ""))))
         for element in block.get("elements", []) or []:
             if isinstance(element, dict) and "text" in element:
                 lines.append(f"  {html.unescape(str(element['text']))}")
         if block.get("type") == "divider":
             lines.append("─" * 40)
-    body = "\n".join(lines) or str(payload.get("text", ""))
-    return Panel(Text(body), title="Slack message (as text)", title_align="left")
+    # Without the zero-width spaces the Slack escaping puts after a colon (so that Slack
+    # makes no emoji of "D:"): they are invisible in Slack too.
+    body = ("\n".join(lines) or str(payload.get("text", ""))).replace("\u200b", "")
+    return Panel(text(body, multiline=True), title="Slack message (as text)", title_align="left")
 
 
 def _email_preview(message: EmailMessage) -> Panel:
     plain = message.get_body(preferencelist=("plain",))
-    text = plain.get_content() if plain is not None else ""
+    body = plain.get_content() if plain is not None else ""
     parts = [p.get_content_type() for p in message.walk() if not p.is_multipart()]
     header = (
         f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}\n"
         f"Parts: {', '.join(parts)}\n\n"
     )
-    return Panel(Text(header + text), title="Email (plain-text part)", title_align="left")
+    preview = text(header + body, multiline=True)
+    return Panel(preview, title="Email (plain-text part)", title_align="left")
+
+
+def run_simulator(
+    console: Console, data: Path | None, *, host: str, port: int, latency_ms: float | None
+) -> None:
+    """``cbsalert simulate``: serve a data file (default: this demo's world) until Ctrl-C."""
+    world = load_sim_data(data) if data is not None else demo_data()
+    if latency_ms is not None:
+        world = world.model_copy(update={"latency_ms": latency_ms})
+    with _listening(host, port, "--port"):
+        sim = Simulator(world, host=host, port=port)
+    print_line(
+        console,
+        f"simulated CBS listening on {sim.url} (system user {world.system_user!r}, "
+        f"password {world.system_password!r}); Ctrl-C stops",
+    )
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+def run_sinks(console: Console, *, slack_port: int, smtp_port: int) -> None:
+    """``cbsalert sinks``: the Slack and mail stand-ins, printing each message as it arrives,
+    until Ctrl-C. They accept whatever they are sent (any webhook path, no login)."""
+    with ExitStack() as stack:
+        with _listening("127.0.0.1", slack_port, "--slack-port"):
+            slack = stack.enter_context(SlackSink(port=slack_port))
+        with _listening("127.0.0.1", smtp_port, "--smtp-port"):
+            smtp = stack.enter_context(SmtpSink(port=smtp_port))
+        print_line(console, f"Slack stand-in: export SLACK_WEBHOOK_URL={slack.url}")
+        print_line(console, f"mail server: smtp://{smtp.host}:{smtp.port} (no TLS, no login)")
+        print_line(console, "waiting for messages; Ctrl-C stops")
+        slack_seen = mail_seen = 0
+        try:
+            while True:
+                for payload in slack.messages[slack_seen:]:
+                    console.print(_slack_preview(payload))
+                    slack_seen += 1
+                for message in smtp.messages[mail_seen:]:
+                    console.print(_email_preview(message))
+                    mail_seen += 1
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+@contextmanager
+def _listening(host: str, port: int, option: str) -> Iterator[None]:
+    """A port that cannot be listened on is the person's choice to change: one line, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {reason}; choose another {option} (0 = any free)"
+        ) from None

@@ -4,6 +4,7 @@
 
     CbsalertError                  base; `user_message` is safe to print
     ├── ConfigError                the config file is wrong              -> exit 2
+    ├── UsageError                 the command line asks for what cannot be -> exit 2
     ├── CbsError                   anything about talking to the CBS
     │   ├── CbsApiError            the CBS answered "Status": "Error"
     │   │   └── CbsAuthError       ... because SysUser/SysPwd is wrong   -> exit 3
@@ -56,6 +57,13 @@ class ConfigError(CbsalertError):
         if not self.problems:
             return str(self)
         return "\n".join([str(self), *(f"  {p}" for p in self.problems)])
+
+
+class UsageError(CbsalertError):
+    """The command line asks for something that cannot be done: a day that cannot be
+    checked, a silence id or a rule id that does not exist, a port in use."""
+
+    exit_code = EXIT_CONFIG
 
 
 class CbsError(CbsalertError):

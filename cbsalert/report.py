@@ -1,16 +1,16 @@
-"""Terminal output: the tables ``check``, ``alerts`` and ``demo`` print (rich)."""
+"""A run's report on the terminal: the alerts of ``check`` (and ``demo``), the users that
+could not be checked, the summary line. Built from ``terminal``'s inert text and tables."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from cbsalert.pipeline import RunResult
+from cbsalert.render import format_span, plural
+from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 _STATE_LABEL = {
@@ -23,43 +23,22 @@ _STATE_LABEL = {
 }
 
 
-def _time(value: str | None, zone: str) -> str:
-    """An ISO time in the config's zone, with the zone's abbreviation (CET, not UTC+01:00)."""
-    if not value:
-        return "-"
-    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
-    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or ''}".strip()
-
-
-def _set(alert: dict[str, Any]) -> str:
-    name, set_id = alert.get("backup_set_name"), alert.get("backup_set_id")
-    if name and set_id:
-        return f"{name} ({set_id})"
-    return name or set_id or "(all sets)"
-
-
 def alerts_table(alerts: list[dict[str, Any]], title: str, zone: str) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    for column in ("Severity", "State", "Login", "Backup set", "Status", "Err/Warn", "Started"):
-        table.add_column(column, no_wrap=column in ("Severity", "State", "Started"))
-    table.add_column("Summary", ratio=1)
+    table = record_table(title, "Alert", "Backup")
     for alert in alerts:
         severity = alert["severity"]
         resolved = alert["state"] == "resolved"
-        counts = "-"
-        if alert.get("errors") is not None or alert.get("warnings") is not None:
-            counts = f"{alert.get('errors') or 0}/{alert.get('warnings') or 0}"
-        table.add_row(
-            Text(severity, style="green" if resolved else _SEVERITY_STYLE.get(severity, "")),
-            _STATE_LABEL.get(alert["state"], alert["state"])
-            + (" (silenced)" if alert.get("silenced") else ""),
-            alert["login"],
-            _set(alert),
-            alert.get("status") or "-",
-            counts,
-            _time(alert.get("start_time"), zone),
-            alert["summary"],
+        head = lines(
+            text(severity, "green" if resolved else _SEVERITY_STYLE.get(severity, "")),
+            _STATE_LABEL.get(alert["state"], alert["state"]),
+            "silenced" if alert.get("silenced") else None,
         )
+        counts = None
+        if alert.get("errors") is not None or alert.get("warnings") is not None:
+            counts = f"{plural(alert.get('errors'), 'error')}, "
+            counts += plural(alert.get("warnings"), "warning")
+        facts = lines(alert.get("status"), counts, format_span(alert, zone), sep=" · ")
+        table.add_row(head, lines(who(alert), backup_set(alert), facts, alert["summary"]))
     return table
 
 
@@ -70,17 +49,16 @@ def print_run(console: Console, result: RunResult) -> None:
     if alerts:
         console.print(alerts_table(alerts, title, result.timezone))
     else:
-        console.print(f"[bold]{title}[/]\n[green]No alerts: every checked backup looks fine.[/]")
+        print_line(console, title, "bold")
+        print_line(console, "No alerts: every checked backup looks fine.", "green")
     if result.errors:
-        errors = Table(title="Users that could not be checked", title_justify="left")
-        for column in ("Login", "Operation", "Message"):
-            errors.add_column(column)
+        errors = record_table("Users that could not be checked", "Login", "What failed")
         for error in result.errors:
-            errors.add_row(error.login, error.operation, error.message)
+            errors.add_row(text(error.login), lines(error.operation, error.message, sep=": "))
         console.print(errors)
     if result.fatal:
-        console.print(f"[bold red]{result.fatal}[/]")
-    console.print(summary_line(result))
+        print_line(console, result.fatal, "bold red")
+    print_line(console, summary_line(result))
 
 
 def summary_line(result: RunResult) -> str:
@@ -100,28 +78,3 @@ def summary_line(result: RunResult) -> str:
         )
     parts.append(f"{result.duration_s:.1f}s")
     return "; ".join(parts)
-
-
-def stored_alerts_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("Rule", "Login", "Backup set", "State", "Since", "Last seen", "Last message"):
-        table.add_column(column)
-    table.add_column("Failed deliveries")
-    for row in rows:
-        failed = row.get("failed_deliveries") or {}
-        failed_text = "-"
-        if failed:
-            failed_text = f"{failed}: {row.get('last_delivery_error') or ''}"
-            if row.get("permanent_failures"):
-                failed_text += f" ({row['permanent_failures']} permanent, not retried)"
-        table.add_row(
-            row["rule"],
-            row["login"],
-            _set(row),
-            Text(row["state"], style="red" if row["state"] == "firing" else "green"),
-            str(row.get("since") or "-")[:16],
-            str(row.get("last_seen") or "-"),
-            str(row.get("last_notified_at") or "-")[:16],
-            failed_text,
-        )
-    return table

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
+from cbsalert.errors import ConfigError
 from cbsalert.httpserve import QuietHandler
 
 FaultKind = Literal[
@@ -136,9 +136,19 @@ class SimData(_Model):
 
 
 def load_sim_data(path: str | Path) -> SimData:
-    text = Path(path).read_text(encoding="utf-8")
-    raw = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-    return SimData.model_validate(raw or {})
+    """Read a data file (YAML, or JSON, which YAML reads too); a wrong one raises
+    ``ConfigError`` with ``file:line`` problems, like the config (names are taken as
+    written: no ``${ENV}`` expansion)."""
+    from cbsalert.config import parse_document  # here: config pulls in every notifier
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the simulator data: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the simulator data is not UTF-8 text") from None
+    data, _ = parse_document(text, str(path), SimData, what="simulator data", expand_env=False)
+    return data
 
 
 @dataclass

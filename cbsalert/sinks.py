@@ -67,7 +67,8 @@ class SlackRequest:
 
 
 class SlackSink:
-    """A webhook and Web API stand-in; ``messages`` holds the payloads it accepted."""
+    """A webhook and Web API stand-in; ``messages`` holds the payloads it accepted.
+    ``port`` 0 (the default) takes a free one."""
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class SlackSink:
         retry_after: int = 1,
         hang_s: float = 5.0,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.token = token
         self.retry_after = retry_after
@@ -84,7 +86,7 @@ class SlackSink:
         self._faults: list[SlackFault | None] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -266,6 +268,7 @@ class SmtpSink:
     give. ``tls``: ``starttls`` or ``ssl`` (implicit TLS) with a fresh self-signed
     certificate; ``cert_file`` is then the file to trust (``EmailConfig.ca_bundle``).
     ``fail_data``: a reply such as ``451 4.3.0 Try again later`` to answer every DATA with.
+    ``port``: 0 (the default) takes a free one; ``cbsalert sinks`` passes a fixed one.
     """
 
     def __init__(
@@ -275,6 +278,7 @@ class SmtpSink:
         auth: tuple[str, str] | None = None,
         tls: Literal["none", "starttls", "ssl"] = "none",
         fail_data: str | None = None,
+        port: int = 0,
     ) -> None:
         self._handler = _SmtpHandler({r.lower() for r in refuse}, fail_data)
         self._dir = tempfile.TemporaryDirectory(prefix="cbsalert-smtp-")
@@ -306,7 +310,7 @@ class SmtpSink:
             # its own deprecated login_data; a local test sink need not say so each time.
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
             logging.getLogger("mail.log").setLevel(logging.ERROR)
-        self._controller = _Controller(self._handler, hostname="127.0.0.1", port=0, **kwargs)
+        self._controller = _Controller(self._handler, hostname="127.0.0.1", port=port, **kwargs)
 
     @property
     def host(self) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from cbsalert import db
 from cbsalert.db import Alert, Delivery, DeliveryAlert, RunSlot, SeenSet, Silence, Transition
-from cbsalert.errors import StateError
+from cbsalert.errors import StateError, UsageError
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.outbox import DeliveryPlan, Outbox, OwedDelivery, PlanDeliveries
 from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot, reconcile_findings
@@ -43,14 +43,15 @@ from cbsalert.storage import CHUNK, chunks, iso, rowcount
 
 __all__ = [
     "DeliveryPlan", "OwedDelivery", "PlanDeliveries", "SilenceNotFoundError", "StateStore",
-    "holder_id", "open_store",
+    "holder_id", "open_existing_store", "open_store",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 
-class SilenceNotFoundError(StateError):
-    """``remove_silence`` was given an id that is not stored."""
+class SilenceNotFoundError(UsageError):
+    """``remove_silence`` was given an id that is not stored: the person's mistake (exit 2),
+    not the database's."""
 
 
 class StateStore(RunLocks, Outbox):
@@ -240,9 +241,13 @@ class StateStore(RunLocks, Outbox):
                     f"no silence with id {silence_id} (see `cbsalert silences`)"
                 )
 
-    def list_alerts(self, include_resolved: bool = False) -> list[dict[str, Any]]:
+    def list_alerts(
+        self, include_resolved: bool = False, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
         """Alerts for people to read: firing ones (and resolved ones if asked), with the
-        deliveries about them that failed (permanent ones included)."""
+        deliveries about them that failed (permanent ones included) and the active silence
+        that mutes each (``silence_id``, ``silenced_until``; the one lasting longest)."""
+        now = now or self._clock()
         query = select(Alert).order_by(Alert.state, Alert.login, Alert.rule, Alert.key)
         if not include_resolved:
             query = query.where(Alert.state == "firing")
@@ -256,7 +261,12 @@ class StateStore(RunLocks, Outbox):
             errors: dict[str, list[tuple[str | None, bool]]] = {}
             for key, error, permanent in s.execute(failed):
                 errors.setdefault(key, []).append((error, permanent))
-            return [_alert_dict(row, errors.get(row.key, [])) for row in s.scalars(query)]
+            active = select(Silence).where(Silence.until > now).order_by(Silence.until.desc())
+            silences = [_silence(row) for row in s.scalars(active)]
+            return [
+                _alert_dict(row, errors.get(row.key, []), _muted_by(row, silences, now))
+                for row in s.scalars(query)
+            ]
 
     def prune(self, retention_days: int, now: datetime) -> int:
         """Forget alerts resolved, deliveries finished and silences expired more than
@@ -301,6 +311,22 @@ def open_store(url: str, *, auto_upgrade: bool, secrets: Sequence[str] = ()) -> 
     return store
 
 
+def open_existing_store(url: str, *, secrets: Sequence[str] = ()) -> StateStore:
+    """The store for commands that look at what is stored (``alerts``, ``silences``,
+    ``unsilence``): they never create a database, so that a wrong or relative ``state``
+    path says so instead of showing an empty state that looks like "nothing is firing"."""
+    probe = StateStore(url, secrets=secrets)
+    missing = _missing_sqlite_file(probe)
+    path = Path(probe.engine.url.database or "").resolve()
+    probe.close()
+    if missing:
+        raise StateError(
+            f"no state database at {path}: nothing was checked with this config yet, or "
+            "`state` points elsewhere; `cbsalert check` creates it (or `cbsalert db upgrade`)"
+        )
+    return open_store(url, auto_upgrade=True, secrets=secrets)
+
+
 def _missing_sqlite_file(store: StateStore) -> bool:
     """Whether opening would create a new, empty SQLite file (which a dry run must not)."""
     if store.engine.dialect.name != "sqlite":
@@ -329,7 +355,14 @@ def _silence(row: Silence) -> ActiveSilence:
     )
 
 
-def _alert_dict(row: Alert, failures: list[tuple[str | None, bool]]) -> dict[str, Any]:
+def _muted_by(row: Alert, silences: Sequence[ActiveSilence], now: datetime) -> ActiveSilence | None:
+    sets = (row.backup_set_id, row.backup_set_name)
+    return next((x for x in silences if x.matches(row.rule, row.login, *sets, now)), None)
+
+
+def _alert_dict(
+    row: Alert, failures: list[tuple[str | None, bool]], silence: ActiveSilence | None
+) -> dict[str, Any]:
     return {
         "key": row.key, "rule": row.rule, "kind": row.kind, "severity": row.severity,
         "login": row.login, "owner": row.owner, "backup_set_id": row.backup_set_id,
@@ -339,4 +372,6 @@ def _alert_dict(row: Alert, failures: list[tuple[str | None, bool]]) -> dict[str
         "summary": row.summary, "failed_deliveries": len(failures),
         "last_delivery_error": failures[-1][0] if failures else None,
         "permanent_failures": sum(1 for _, permanent in failures if permanent),
+        "silence_id": silence.id if silence else None,
+        "silenced_until": iso(silence.until) if silence else None,
     }  # fmt: skip

@@ -85,6 +85,9 @@ def config_dict(sim_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any
         "state": f"sqlite:///{tmp_path / 'state.db'}",
         "watch": [{"login": "obm"}],
         "rules": [{"id": "backup-failed", "kind": "backup_status"}],
+        # The tests check fixed days (2026-11-22) with the real clock, and `check --date`
+        # refuses days older than retention_days: keep those days checkable for years.
+        "retention_days": 36500,
     }
     config.update(overrides)
     return config
