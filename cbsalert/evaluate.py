@@ -57,6 +57,7 @@ class Evaluator:
         self._findings: list[Finding] = []
         self._clear: list[Finding] = []
         self.sets_seen: dict[str, dict[str, str]] = {}
+        self.sets_on_cbs: dict[str, frozenset[str]] = {}  # login -> what ListBackupSets listed
         self.lookup_s = 0.0  # time spent asking the state store
 
     def add(self, snap: UserSnapshot) -> None:
@@ -65,6 +66,8 @@ class Evaluator:
         sets = sets_seen(snap)
         if sets:
             self.sets_seen[snap.login] = sets
+        if snap.cbs_sets is not None:
+            self.sets_on_cbs[snap.login] = snap.cbs_sets
 
     def add_findings(self, findings: Iterable[Finding]) -> None:
         """Findings about users, sifted like the rules' (the built-in unchecked-user alert

@@ -33,6 +33,8 @@ class UserSnapshot:
 
     ``expected_sets`` maps set id to name; ``sets_source`` says where it came from
     (``config``, ``server``, ``history`` or ``none``) so a report can say how sure it is.
+    ``cbs_sets`` holds the id of every set ListBackupSets listed (ignored ones too), or
+    None when the server does not offer it: a set not in it no longer exists.
     """
 
     login: str
@@ -44,6 +46,7 @@ class UserSnapshot:
     restores: list[RestoreJob] = field(default_factory=list)
     cbs_zone: tzinfo = UTC
     zone: tzinfo = UTC
+    cbs_sets: frozenset[str] | None = None
 
     def aware(self, value: datetime | None) -> datetime | None:
         """A CBS time (naive, in the CBS's zone) as an aware time in the display zone."""

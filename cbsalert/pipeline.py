@@ -234,7 +234,7 @@ async def _check(
     t = clock()
     result.events = store.reconcile(
         findings, rules, day=day, now=now, checked_logins=checked,
-        dry_run=plan is None, plan=plan,
+        sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
     )  # fmt: skip
     if plan is not None and fetched:
         store.record_sets(day, evaluator.sets_seen)

@@ -17,6 +17,8 @@ The promises it keeps, from issue 4:
   the rule's ``auto_resolve`` without a new failure (only for users actually checked);
 * silenced alerts change state as usual but send nothing; if an alert started firing
   while silenced, its first message goes out at the first check after the silence ends;
+* a firing alert about a backup set that ListBackupSets no longer lists for its (checked)
+  user resolves, saying so: a deleted set has no jobs, so nothing else would ever clear it;
 * findings of rules no longer in the config, and alerts of such rules, are left alone.
 """
 
@@ -124,12 +126,17 @@ def reconcile_findings(
     day: date,
     now: datetime,
     checked_logins: Collection[str],
+    sets_on_cbs: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[list[AlertEvent], list[AlertChange]]:
     """Events to tell (in finding order, auto-resolved restores last) and changes to store.
 
     ``existing`` must hold the stored alert for every finding's key that has one, and every
     firing ``restore_status`` alert (for auto-resolve); other stored alerts may be omitted.
+    ``sets_on_cbs`` maps a login to the ids of every set ListBackupSets listed for it this
+    run; ``existing`` must then also hold those logins' firing alerts about a set.
     """
+    findings = list(findings)
+    findings += _removed_sets(existing.values(), findings, sets_on_cbs or {}, day)
     current: dict[str, AlertSnapshot] = dict(existing)
     transitions: dict[str, list[TransitionRecord]] = {}
     events: list[AlertEvent] = []
@@ -168,6 +175,49 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
         if slot not in chosen or (finding.firing and not chosen[slot].firing):
             chosen[slot] = finding
     return sorted(chosen.values(), key=lambda f: f.day)
+
+
+def _removed_sets(
+    stored: Iterable[AlertSnapshot],
+    findings: list[Finding],
+    sets_on_cbs: Mapping[str, Collection[str]],
+    day: date,
+) -> list[Finding]:
+    """Clear evidence, with the reason, for each firing alert about a set its user's
+    ListBackupSets no longer lists. The day's own evidence about the set comes first (a job
+    that ran before the set was deleted)."""
+    judged = {f.key for f in findings}
+    out = []
+    for snap in stored:
+        listed = sets_on_cbs.get(snap.login)
+        if snap.state != "firing" or listed is None or not snap.backup_set_id:
+            continue
+        if snap.backup_set_id in listed or snap.key in judged:
+            continue
+        name = f"'{snap.backup_set_name}' " if snap.backup_set_name else ""
+        summary = (
+            f"Resolved: backup set no longer exists ({name}set {snap.backup_set_id} is not "
+            f"among {snap.login}'s backup sets on the CBS)."
+        )
+        out.append(_clear(snap, day, summary))
+    return out
+
+
+def _clear(snap: AlertSnapshot, day: date, summary: str) -> Finding:
+    """A clear finding about a stored alert's identity, at the severity it fired with."""
+    return Finding(
+        rule=snap.rule,
+        kind=snap.kind,
+        severity=snap.severity,
+        firing=False,
+        login=snap.login,
+        day=day,
+        owner=snap.owner,
+        backup_set_id=snap.backup_set_id,
+        backup_set_name=snap.backup_set_name,
+        destination_id=snap.destination_id,
+        summary=summary,
+    )
 
 
 def _silenced(silences: Collection[ActiveSilence], finding: Finding, now: datetime) -> bool:
@@ -315,20 +365,7 @@ def _auto_resolve(
     if day < snap.last_day or timedelta(days=quiet_days) < rule.auto_resolve:
         return None
     summary = f"No new failed restore for {quiet_days} days; resolved automatically."
-    finding = Finding(
-        rule=snap.rule,
-        kind=snap.kind,
-        severity=snap.severity,
-        firing=False,
-        login=snap.login,
-        day=day,
-        owner=snap.owner,
-        backup_set_id=snap.backup_set_id,
-        backup_set_name=snap.backup_set_name,
-        destination_id=snap.destination_id,
-        summary=summary,
-        notify=tuple(rule.notify),
-    )
+    finding = _clear(snap, day, summary)
     after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
     silenced = _silenced(silences, finding, now)
     event = _event(finding, "resolved", after, silenced)

@@ -69,6 +69,7 @@ class StateStore(RunLocks, Outbox):
         day: date,
         now: datetime,
         checked_logins: Collection[str],
+        sets_on_cbs: Mapping[str, Collection[str]] | None = None,
         dry_run: bool = False,
         plan: PlanDeliveries | None = None,
     ) -> list[AlertEvent]:
@@ -76,11 +77,14 @@ class StateStore(RunLocks, Outbox):
         store it: alert changes, transitions and the pending deliveries that ``plan`` makes
         of the events are written in ONE transaction, before anything is sent.
 
-        Loads only the alerts of this run's keys (in chunks) and the firing restore alerts,
-        so 100,000 resolved rows cost nothing. A dry run reads and writes nothing.
+        Loads only the alerts of this run's keys (in chunks), the firing restore alerts and,
+        for the users in ``sets_on_cbs``, their firing alerts about a backup set (to resolve
+        those of sets deleted on the CBS), so 100,000 resolved rows cost nothing. A dry run
+        reads and writes nothing.
         """
+        sets = sets_on_cbs or {}
         with self._read() if dry_run else self._write() as s:
-            events, changes = self._decide(s, findings, rules, day, now, checked_logins)
+            events, changes = self._decide(s, findings, rules, day, now, checked_logins, sets)
             if not dry_run:
                 self._apply(s, changes)
                 self._insert_deliveries(s, plan(events) if plan else (), now)
@@ -94,6 +98,7 @@ class StateStore(RunLocks, Outbox):
         day: date,
         now: datetime,
         checked_logins: Collection[str],
+        sets_on_cbs: Mapping[str, Collection[str]],
     ) -> tuple[list[AlertEvent], list[AlertChange]]:
         # Plain rows, not ORM objects: thousands of alerts cost a third of the memory.
         existing: dict[str, AlertSnapshot] = {}
@@ -102,10 +107,20 @@ class StateStore(RunLocks, Outbox):
             existing.update((row.key, AlertSnapshot(**row._mapping)) for row in rows)
         restores = _SNAPSHOT_SELECT.where(Alert.state == "firing", Alert.kind == "restore_status")
         existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(restores))
+        if sets_on_cbs:  # firing alerts are few: one query, filtered here
+            of_sets = _SNAPSHOT_SELECT.where(
+                Alert.state == "firing", Alert.backup_set_id.is_not(None)
+            )
+            existing.update(
+                (row.key, AlertSnapshot(**row._mapping))
+                for row in s.execute(of_sets)
+                if row.login in sets_on_cbs
+            )
         silences = [_silence(row) for row in s.scalars(select(Silence).where(Silence.until > now))]
         return reconcile_findings(
-            findings, existing, rules, silences, day=day, now=now, checked_logins=checked_logins
-        )
+            findings, existing, rules, silences, day=day, now=now,
+            checked_logins=checked_logins, sets_on_cbs=sets_on_cbs,
+        )  # fmt: skip
 
     def stored_keys(self, keys: Collection[str]) -> set[str]:
         """Which of ``keys`` have a stored alert, firing or resolved (in chunks)."""
