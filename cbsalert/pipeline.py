@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from cbsalert.config import Config, MetaAlert
+from cbsalert.builtin import meta_rule, unchecked_rule
+from cbsalert.config import Config
 from cbsalert.errors import (
     EXIT_CBS,
     EXIT_OK,
@@ -32,19 +33,12 @@ from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
-from cbsalert.rules import (
-    META_RULE_ID,
-    UNCHECKED_RULE_ID,
-    CbsUnreachableRule,
-    RuleBase,
-    UserUncheckedRule,
-)
+from cbsalert.rules import RuleBase
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 14
-B = TypeVar("B", CbsUnreachableRule, UserUncheckedRule)
 
 
 @dataclass
@@ -135,22 +129,6 @@ def plan_messages(
                 day, config.timezone, group, now, limit=notifier.max_alerts, unchecked=unchecked
             )
             yield name, context, [e.finding.key for e in group]
-
-
-def meta_rule(config: Config) -> CbsUnreachableRule:
-    """The built-in "cannot reach the CBS" alert, routed by ``meta_alert`` (default: everyone)."""
-    return _builtin(CbsUnreachableRule, META_RULE_ID, config.meta_alert, config)
-
-
-def unchecked_rule(config: Config) -> UserUncheckedRule:
-    """The built-in "this watched user could not be checked" alert, routed by
-    ``unchecked_alert`` (default: everyone)."""
-    return _builtin(UserUncheckedRule, UNCHECKED_RULE_ID, config.unchecked_alert, config)
-
-
-def _builtin(kind: type[B], rule_id: str, settings: MetaAlert, config: Config) -> B:
-    notify = list(config.notifiers) if settings.notify is None else settings.notify
-    return kind(id=rule_id, severity=settings.severity, notify=notify)
 
 
 async def run_once(

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from cbsalert.model import CheckError, Finding, JobResult, Severity, UserSnapshot
+from cbsalert.model import Finding, JobResult, Severity, UserSnapshot
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -345,92 +344,6 @@ class LongRunningRule(RuleBase):
                 f" (limit {self.max_hours:g} h){detail}."
             )
             out.append(self.finding(snap, True, summary, **fields))
-        return out
-
-
-META_RULE_ID = "cbsalert-cbs-unreachable"
-
-
-class CbsUnreachableRule(RuleBase):
-    """The built-in meta-alert: the CBS could not be used at all (not a configurable kind)."""
-
-    kind: Literal["cbs_unreachable"] = "cbs_unreachable"
-    live: ClassVar[bool] = True
-
-    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
-        return []
-
-    def run_finding(self, day: date, problem: str | None, url: str) -> Finding:
-        """Firing with the reason when ``problem`` is set; clear when the CBS answered."""
-        summary = (
-            f"cbsalert cannot reach the CBS at {url}: {problem}. No backup was checked."
-            if problem
-            else f"cbsalert can reach the CBS at {url} again."
-        )
-        return Finding(
-            rule=self.id,
-            kind=self.kind,
-            severity=self.severity,
-            firing=problem is not None,
-            login="(cbs)",
-            day=day,
-            summary=summary,
-            notify=tuple(self.notify),
-        )
-
-
-UNCHECKED_RULE_ID = "cbsalert-user-unchecked"
-
-
-class UserUncheckedRule(RuleBase):
-    """The built-in "this watched user could not be checked" alert (not a configurable kind).
-
-    Without it a renamed or deleted login is only an exit code, which nobody reads under
-    cron. Like the meta-alert its evidence is the run: a later run of the same day that
-    checks the user resolves it.
-    """
-
-    kind: Literal["user_unchecked"] = "user_unchecked"
-    live: ClassVar[bool] = True
-
-    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
-        return []
-
-    def run_findings(
-        self,
-        day: date,
-        owners: Mapping[str, str],
-        errors: Iterable[CheckError],
-        checked: Collection[str],
-    ) -> list[Finding]:
-        """Per watched user (``owners``: login -> owner, in watch order): firing with the
-        first error of a user that could not be checked, clear for one that was checked."""
-        problems: dict[str, str] = {}
-        for error in errors:
-            problems.setdefault(error.login, f"{error.operation}: {error.message}")
-        out = []
-        for login, owner in owners.items():
-            problem = problems.get(login)
-            if problem is None and login not in checked:
-                continue
-            summary = (
-                f"cbsalert could not check {login} (none of its backups were checked): {problem}"
-                if problem is not None
-                else f"cbsalert can check {login} again."
-            )
-            out.append(
-                Finding(
-                    rule=self.id,
-                    kind=self.kind,
-                    severity=self.severity,
-                    firing=problem is not None,
-                    login=login,
-                    day=day,
-                    owner=owner,
-                    summary=summary,
-                    notify=tuple(self.notify),
-                )
-            )
         return out
 
 
