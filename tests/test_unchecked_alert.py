@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from cbsalert.builtin import UNCHECKED_RULE_ID
 from cbsalert.config import Config, parse_config
@@ -24,8 +28,9 @@ from cbsalert.pipeline import RunResult, run_once
 from cbsalert.render import counts_phrase
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink, SmtpSink
-from cbsalert.state import open_store
+from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict
+from tests.fault_helpers import ScriptedSim
 
 FIRST = date(2026, 11, 16)
 FAILED = "BS_STOP_BY_SYSTEM_ERROR"
@@ -246,3 +251,50 @@ def test_the_headers_count_phrase_says_how_many_users_were_not_checked() -> None
     assert counts_phrase({"critical": 1, "unchecked": 2}) == "1 critical, 2 users not checked"
     assert counts_phrase({"unchecked": 1}) == "1 user not checked"
     assert counts_phrase({"critical": 0}) == "no alerts"  # a message stored by an older cbsalert
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLite file, or a fresh schema on the test PostgreSQL (CBSALERT_TEST_PG_URL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    base = os.environ.get("CBSALERT_TEST_PG_URL")
+    if not base:
+        pytest.skip("CBSALERT_TEST_PG_URL is not set")
+    schema = f"cbsalert_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    store = StateStore(url.render_as_string(hide_password=False))
+    try:
+        store.upgrade()  # check upgrades SQLite only
+        store.close()
+        yield store.url
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def test_a_hostile_error_message_is_stored_and_told_as_one_plain_line(
+    slack: SlackSink, tmp_path: Path, state_url: str
+) -> None:
+    """The CBS's error text is the first CBS text an unchecked alert stores: a NUL byte must
+    not stop the run on PostgreSQL, a newline or an escape must not reach a person raw."""
+    data = world().model_dump(mode="json", exclude={"system_password", "today"})
+    hostile = "Cannot read\x00 the job list\nrun 9 finished: all fine \x1b[2J\u202e"
+    with ScriptedSim(data, api_error={"alice": hostile}) as sim:
+        config = make_config(sim, slack, tmp_path, state=state_url)
+        result = check(config, 1)
+        store = open_store(state_url, auto_upgrade=False)
+        try:
+            [alert] = store.list_alerts()
+        finally:
+            store.close()
+
+    assert result.exit_code == EXIT_PARTIAL and result.deliveries_sent == 1
+    assert alert["rule"] == UNCHECKED_RULE_ID
+    assert alert["summary"].endswith(": Cannot read the job list run 9 finished: all fine [2J")
+    assert not any(c in json.dumps(slack.messages) for c in ("\\u0000", "\\n run", "\\u001b"))
