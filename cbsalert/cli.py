@@ -225,7 +225,7 @@ def silence(
     """Silence matching alerts until a time: still tracked, nothing sent."""
     from fnmatch import fnmatchcase
 
-    from cbsalert.rules import META_RULE_ID
+    from cbsalert.builtin import META_RULE_ID, UNCHECKED_RULE_ID
     from cbsalert.state import open_store
 
     config = load(ctx)
@@ -237,7 +237,7 @@ def silence(
         end = end.replace(tzinfo=config.zone)
     if end <= datetime.now(UTC):
         raise UsageError(f"--until {until} is in the past")
-    rule_ids = [r.id for r in config.rules] + [META_RULE_ID]
+    rule_ids = [r.id for r in config.rules] + [META_RULE_ID, UNCHECKED_RULE_ID]
     if not any(fnmatchcase(rule_id, rule) for rule_id in rule_ids):
         raise UsageError(f"--rule {rule!r} matches no rule (rule ids: {', '.join(rule_ids)})")
     with closing(open_store(config.state, auto_upgrade=True, secrets=config.secrets())) as store:

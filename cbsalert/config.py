@@ -103,6 +103,12 @@ class MetaAlert(_Strict):
     severity: Literal["critical", "warning", "info"] = "critical"
 
 
+class UncheckedAlert(MetaAlert):
+    """A watched user that could not be checked: a blind spot, not a failed backup."""
+
+    severity: Literal["critical", "warning", "info"] = "warning"
+
+
 class _LocatedProblems(ValueError):
     """Problems a model validator found deeper in the config, each with its key path, so
     that they are reported at their own line rather than at the top of the file."""
@@ -150,6 +156,7 @@ class Config(_Strict):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
     meta_alert: MetaAlert = Field(default_factory=MetaAlert)
+    unchecked_alert: UncheckedAlert = Field(default_factory=UncheckedAlert)
 
     _source: str = PrivateAttr(default="")
     _literal_secrets: list[str] = PrivateAttr(default_factory=list)
@@ -186,11 +193,13 @@ class Config(_Strict):
             for j, rule_id in enumerate(entry.rules or []):
                 if rule_id not in ids:
                     problems.append((("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
-        for j, name in enumerate(self.meta_alert.notify or []):
-            if name not in self.notifiers:
-                problems.append(
-                    (("meta_alert", "notify", j), f"unknown notifier {name!r} ({known})")
-                )
+        for key, builtin in (
+            ("meta_alert", self.meta_alert),
+            ("unchecked_alert", self.unchecked_alert),
+        ):
+            for j, name in enumerate(builtin.notify or []):
+                if name not in self.notifiers:
+                    problems.append(((key, "notify", j), f"unknown notifier {name!r} ({known})"))
         if problems:
             raise _LocatedProblems(problems)
         return self

@@ -9,8 +9,9 @@ disk, unreachable server) becomes a ``StateError`` whose message never shows a p
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -221,6 +222,7 @@ def create_state_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
             _fix_sqlite_transactions(engine)
+            event.listen(engine, "do_connect", _create_private_file)
             return engine
         return create_engine(parsed, pool_pre_ping=True)
     except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
@@ -236,6 +238,18 @@ def _fix_sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+
+def _create_private_file(_dialect: Any, _record: Any, cargs: list[Any], cparams: Any) -> None:
+    """Create a new SQLite file readable by its owner only, before SQLite creates it 0644
+    (less the umask): it names every customer whose backups fail. SQLite gives its journal
+    and WAL files the mode of the database file. An existing file keeps the mode its owner
+    gave it; a path that cannot be created is left to SQLite to report."""
+    path = str(cargs[0]) if cargs else ""
+    if path in ("", ":memory:") or cparams.get("uri"):
+        return
+    with suppress(OSError):  # it exists (keep its mode), or SQLite will say why it cannot open it
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def writer(engine: Engine) -> Engine:

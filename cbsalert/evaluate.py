@@ -11,7 +11,7 @@ with the users watched.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 
 from cbsalert.config import Config, WatchEntry
@@ -57,17 +57,25 @@ class Evaluator:
         self._findings: list[Finding] = []
         self._clear: list[Finding] = []
         self.sets_seen: dict[str, dict[str, str]] = {}
+        self.sets_on_cbs: dict[str, frozenset[str]] = {}  # login -> what ListBackupSets listed
         self.lookup_s = 0.0  # time spent asking the state store
 
     def add(self, snap: UserSnapshot) -> None:
         rules = rules_for(self._config, self._entries[snap.login])
-        for finding in evaluate(snap, rules, self._now):
-            (self._findings if finding.firing else self._clear).append(finding)
-        if len(self._clear) >= SIFT_EVERY:
-            self._sift()
+        self.add_findings(evaluate(snap, rules, self._now))
         sets = sets_seen(snap)
         if sets:
             self.sets_seen[snap.login] = sets
+        if snap.cbs_sets is not None:
+            self.sets_on_cbs[snap.login] = snap.cbs_sets
+
+    def add_findings(self, findings: Iterable[Finding]) -> None:
+        """Findings about users, sifted like the rules' (the built-in unchecked-user alert
+        says "clear" about every user checked: only the ones with a stored alert matter)."""
+        for finding in findings:
+            (self._findings if finding.firing else self._clear).append(finding)
+        if len(self._clear) >= SIFT_EVERY:
+            self._sift()
 
     def finish(self) -> list[Finding]:
         self._sift()

@@ -115,6 +115,7 @@ class _Fetcher:
             restores=restores,
             cbs_zone=self.config.cbs_timezone,
             zone=self.config.zone,
+            cbs_sets=None if sets is None else frozenset(s.id for s in sets),
         )
 
     def _expected_sets(

@@ -45,6 +45,8 @@ class UserSnapshot:
 
     ``expected_sets`` maps set id to name; ``sets_source`` says where it came from
     (``config``, ``server``, ``history`` or ``none``) so a report can say how sure it is.
+    ``cbs_sets`` holds the id of every set ListBackupSets listed (ignored ones too), or
+    None when the server does not offer it: a set not in it no longer exists.
     """
 
     login: str
@@ -58,6 +60,7 @@ class UserSnapshot:
     zone: tzinfo = UTC
     # Times already warned about: every rule reads a job's times, the log says it once.
     unplaceable: set[datetime] = field(default_factory=set, repr=False, compare=False)
+    cbs_sets: frozenset[str] | None = None
 
     def aware(self, value: datetime | None) -> datetime | None:
         """A CBS time (naive, in the CBS's zone) as an aware time in the display zone.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
+from cbsalert.builtin import meta_rule, unchecked_rule
 from cbsalert.config import Config
 from cbsalert.errors import (
     EXIT_CBS,
@@ -30,9 +31,9 @@ from cbsalert.errors import (
 )
 from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
-from cbsalert.model import AlertEvent, AlertState, CheckError
+from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
-from cbsalert.rules import META_RULE_ID, CbsUnreachableRule, RuleBase
+from cbsalert.rules import RuleBase
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ class RunResult:
     def users_checked(self) -> int:
         failed = {e.login for e in self.errors}
         return 0 if self.fatal else self.users_total - len(failed)
+
+    @property
+    def users_unchecked(self) -> int:
+        """Watched users this run could not check (all of them when the CBS was unusable)."""
+        return self.users_total - self.users_checked
 
     @property
     def exit_code(self) -> int:
@@ -109,28 +115,21 @@ def default_day(config: Config, now: datetime) -> date:
 
 
 def plan_messages(
-    config: Config, events: list[AlertEvent], day: date, now: datetime
+    config: Config, events: list[AlertEvent], day: date, now: datetime, unchecked: int = 0
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
     """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
-    one message at a time, as the state store writes them."""
+    one message at a time, as the state store writes them. Every message's header says how
+    many watched users were ``unchecked`` in this run."""
     for name, notifier in config.notifiers.items():
         mine = [e for e in events if name in e.notify]
         if not mine:
             continue
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
-            context = build_context(day, config.timezone, group, now, limit=notifier.max_alerts)
+            context = build_context(
+                day, config.timezone, group, now, limit=notifier.max_alerts, unchecked=unchecked
+            )
             yield name, context, [e.finding.key for e in group]
-
-
-def meta_rule(config: Config) -> CbsUnreachableRule:
-    """The built-in "cannot reach the CBS" alert, routed by ``meta_alert`` (default: everyone)."""
-    notify = config.meta_alert.notify
-    return CbsUnreachableRule(
-        id=META_RULE_ID,
-        severity=config.meta_alert.severity,
-        notify=list(config.notifiers) if notify is None else notify,
-    )
 
 
 async def run_once(
@@ -167,7 +166,9 @@ async def run_once(
                 return result
             await _check(
                 config, store, result, now, progress, clock,
-                plan=lambda events: plan_messages(config, events, result.day, now),
+                plan=lambda events: plan_messages(
+                    config, events, result.day, now, unchecked=result.users_unchecked
+                ),
             )  # fmt: skip
             _deliver(config, store, result, holder, now, notifiers, clock)
             store.prune(config.retention_days, now)
@@ -196,19 +197,23 @@ async def _check(
     result.state_s += clock() - t
     evaluator = Evaluator(config, now, store.stored_keys, clock)
     fetched = await _fetch(config, day, history, progress, result, evaluator.add)
-    result.state_s += evaluator.lookup_s
-    if fetched:
+    meta, unchecked = meta_rule(config), unchecked_rule(config)
+    rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
+    findings: list[Finding] = []
+    if fetched:  # when the CBS is unusable nobody was checked: no user alert moves
         result.errors = fetched.errors
-    findings = evaluator.finish() if fetched else []
-    rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
-    meta = meta_rule(config)
-    rules[meta.id] = meta
+        owners = {e.login: e.owner for e in config.watch}
+        evaluator.add_findings(
+            unchecked.run_findings(day, owners, fetched.errors, fetched.checked_logins)
+        )
+        findings = evaluator.finish()
+    result.state_s += evaluator.lookup_s
     findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
     checked = fetched.checked_logins if fetched else set()
     t = clock()
     result.events = store.reconcile(
         findings, rules, day=day, now=now, checked_logins=checked,
-        dry_run=plan is None, plan=plan,
+        sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
     )  # fmt: skip
     if plan is not None and fetched:
         store.record_sets(day, evaluator.sets_seen)

@@ -24,6 +24,8 @@ The promises it keeps, from issue 4:
 * every firing alert of a configured rule is reported, with evidence that day or not
   (``firing`` with the day of its latest evidence), so a run's events are what is firing
   plus what changed;
+* a firing alert about a backup set that ListBackupSets no longer lists for its (checked)
+  user resolves, saying so: a deleted set has no jobs, so nothing else would ever clear it;
 * findings of rules no longer in the config, and alerts of such rules, are left alone.
 """
 
@@ -70,6 +72,7 @@ def reconcile_findings(
     day: date,
     now: datetime,
     checked_logins: Collection[str],
+    sets_on_cbs: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[list[AlertEvent], list[AlertChange]]:
     """Events (in finding order, then auto-resolved restores, then alerts still firing
     without evidence today) and changes to store.
@@ -77,7 +80,11 @@ def reconcile_findings(
     ``existing`` must hold the stored alert for every finding's key that has one, and every
     firing alert (for auto-resolve, and to report what is firing); resolved alerts without
     a finding may be omitted.
+    ``sets_on_cbs`` maps a login to the ids of every set ListBackupSets listed for it this
+    run; their firing alerts about a set then resolve when it is gone.
     """
+    findings = list(findings)
+    findings += _removed_sets(existing.values(), findings, sets_on_cbs or {}, day)
     current: dict[str, AlertSnapshot] = dict(existing)
     transitions: dict[str, list[TransitionRecord]] = {}
     events: list[AlertEvent] = []
@@ -120,6 +127,32 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
         if slot not in chosen or (finding.firing and not chosen[slot].firing):
             chosen[slot] = finding
     return sorted(chosen.values(), key=lambda f: f.day)
+
+
+def _removed_sets(
+    stored: Iterable[AlertSnapshot],
+    findings: list[Finding],
+    sets_on_cbs: Mapping[str, Collection[str]],
+    day: date,
+) -> list[Finding]:
+    """Clear evidence, with the reason, for each firing alert about a set its user's
+    ListBackupSets no longer lists. The day's own evidence about the set comes first (a job
+    that ran before the set was deleted)."""
+    judged = {f.key for f in findings}
+    out = []
+    for snap in stored:
+        listed = sets_on_cbs.get(snap.login)
+        if snap.state != "firing" or listed is None or not snap.backup_set_id:
+            continue
+        if snap.backup_set_id in listed or snap.key in judged:
+            continue
+        name = f"'{snap.backup_set_name}' " if snap.backup_set_name else ""
+        summary = (
+            f"Resolved: backup set no longer exists ({name}set {snap.backup_set_id} is not "
+            f"among {snap.login}'s backup sets on the CBS)."
+        )
+        out.append(_snapshot_finding(snap, day=day, summary=summary, firing=False))
+    return out
 
 
 def _silenced(silences: Collection[ActiveSilence], finding: Finding, now: datetime) -> bool:
@@ -291,14 +324,22 @@ def _repeat_due(interval: timedelta | None, last: datetime | None, now: datetime
     return now - last >= interval - min(interval / 10, REPEAT_SLACK)
 
 
-def _snapshot_finding(snap: AlertSnapshot, rule: RuleBase, *, day: date, summary: str) -> Finding:
+def _snapshot_finding(
+    snap: AlertSnapshot,
+    rule: RuleBase | None = None,
+    *,
+    day: date,
+    summary: str,
+    firing: bool | None = None,
+) -> Finding:
     """What the stored alert knows, as a finding about ``day`` (no job details: the store
-    keeps none). Firing while the alert fires; a resolved alert's is clear."""
+    keeps none), at the severity it fired with. Firing while the alert fires unless
+    ``firing`` says otherwise; a resolved alert's is clear."""
     return Finding(
         rule=snap.rule,
         kind=snap.kind,
         severity=snap.severity,
-        firing=snap.state == "firing",
+        firing=snap.state == "firing" if firing is None else firing,
         login=snap.login,
         day=day,
         owner=snap.owner,
@@ -306,7 +347,7 @@ def _snapshot_finding(snap: AlertSnapshot, rule: RuleBase, *, day: date, summary
         backup_set_name=snap.backup_set_name,
         destination_id=snap.destination_id,
         summary=summary,
-        notify=tuple(rule.notify),
+        notify=tuple(rule.notify) if rule else (),
     )
 
 

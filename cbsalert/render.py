@@ -51,6 +51,11 @@ KIND_HINTS: dict[str, str] = {
         "Check that the CBS is up and reachable from the cbsalert host, and that the system "
         "user and password are right and not expired; no backup was checked until it is."
     ),
+    "user_unchecked": (
+        "If the login was renamed or deleted on the CBS, correct or remove it in the config's "
+        "watch list; otherwise look at the error (and the CBS's logs). Until the user is "
+        "checked again, no alert about its backups can fire or resolve."
+    ),
     "backup_status": (
         "Open the backup report in AhsayCBS (Monitoring > Backup / Restore Logs), "
         "fix the cause and rerun the job."
@@ -148,14 +153,23 @@ def format_span(alert: dict[str, Any], zone: str) -> str:
 
 
 def counts_phrase(counts: dict[str, int]) -> str:
-    """``2 critical, 1 warning, 1 resolved``; ``no alerts`` when there is nothing."""
+    """``2 critical, 1 warning, 1 resolved, 3 users not checked``; ``no alerts`` when there
+    is nothing."""
     labels = {"critical": "critical", "warning": "warning", "info": "info", "resolved": "resolved"}
     parts = [
         f"{counts[key]} {label}{'s' if key == 'warning' and counts[key] > 1 else ''}"
         for key, label in labels.items()
         if counts.get(key)
     ]
-    return ", ".join(parts) or "no alerts"
+    unchecked = unchecked_phrase(counts)
+    return ", ".join([*parts, unchecked] if unchecked else parts) or "no alerts"
+
+
+def unchecked_phrase(counts: dict[str, int]) -> str:
+    """``3 users not checked`` (watched users the run could not check); empty when none.
+    ``get``: a message stored by an older cbsalert has no such count."""
+    count = counts.get("unchecked") or 0
+    return f"{plural(count, 'user')} not checked" if count else ""
 
 
 def set_label(alert: dict[str, Any]) -> str:
@@ -298,6 +312,7 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
         localtime=_localtime,
         span=_span,
         counts=counts_phrase,
+        unchecked=unchecked_phrase,
         setlabel=set_label,
         hint=hint,
         oneline=oneline,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -362,37 +362,6 @@ class LongRunningRule(RuleBase):
             )
             out.append(self.finding(snap, True, summary, **fields))
         return out
-
-
-META_RULE_ID = "cbsalert-cbs-unreachable"
-
-
-class CbsUnreachableRule(RuleBase):
-    """The built-in meta-alert: the CBS could not be used at all (not a configurable kind)."""
-
-    kind: Literal["cbs_unreachable"] = "cbs_unreachable"
-    live: ClassVar[bool] = True
-
-    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
-        return []
-
-    def run_finding(self, day: date, problem: str | None, url: str) -> Finding:
-        """Firing with the reason when ``problem`` is set; clear when the CBS answered."""
-        summary = (
-            f"cbsalert cannot reach the CBS at {url}: {problem}. No backup was checked."
-            if problem
-            else f"cbsalert can reach the CBS at {url} again."
-        )
-        return Finding(
-            rule=self.id,
-            kind=self.kind,
-            severity=self.severity,
-            firing=problem is not None,
-            login="(cbs)",
-            day=day,
-            summary=summary,
-            notify=tuple(self.notify),
-        )
 
 
 RULE_KINDS: dict[str, type[RuleBase]] = {

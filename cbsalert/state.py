@@ -70,6 +70,7 @@ class StateStore(RunLocks, Outbox):
         day: date,
         now: datetime,
         checked_logins: Collection[str],
+        sets_on_cbs: Mapping[str, Collection[str]] | None = None,
         dry_run: bool = False,
         plan: PlanDeliveries | None = None,
     ) -> list[AlertEvent]:
@@ -77,11 +78,13 @@ class StateStore(RunLocks, Outbox):
         store it: alert changes, transitions and the pending deliveries that ``plan`` makes
         of the events are written in ONE transaction, before anything is sent.
 
-        Loads only the alerts of this run's keys (in chunks) and the firing alerts, so
+        Loads only the alerts of this run's keys (in chunks) and the firing alerts (also those
+        of sets deleted on the CBS, which ``sets_on_cbs`` resolves), so
         100,000 resolved rows cost nothing. A dry run reads and writes nothing.
         """
+        sets = sets_on_cbs or {}
         with self._read() if dry_run else self._write() as s:
-            events, changes = self._decide(s, findings, rules, day, now, checked_logins)
+            events, changes = self._decide(s, findings, rules, day, now, checked_logins, sets)
             if not dry_run:
                 self._apply(s, changes)
                 self._insert_deliveries(s, plan(events) if plan else (), now)
@@ -95,6 +98,7 @@ class StateStore(RunLocks, Outbox):
         day: date,
         now: datetime,
         checked_logins: Collection[str],
+        sets_on_cbs: Mapping[str, Collection[str]],
     ) -> tuple[list[AlertEvent], list[AlertChange]]:
         # Plain rows, not ORM objects: thousands of alerts cost a third of the memory.
         existing: dict[str, AlertSnapshot] = {}
@@ -107,8 +111,9 @@ class StateStore(RunLocks, Outbox):
         existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(firing))
         silences = [_silence(row) for row in s.scalars(select(Silence).where(Silence.until > now))]
         return reconcile_findings(
-            findings, existing, rules, silences, day=day, now=now, checked_logins=checked_logins
-        )
+            findings, existing, rules, silences, day=day, now=now,
+            checked_logins=checked_logins, sets_on_cbs=sets_on_cbs,
+        )  # fmt: skip
 
     def stored_keys(self, keys: Collection[str]) -> set[str]:
         """Which of ``keys`` have a stored alert, firing or resolved (in chunks)."""

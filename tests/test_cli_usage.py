@@ -88,7 +88,14 @@ def test_a_silence_for_a_rule_that_does_not_exist_is_refused_listing_the_rule_id
     assert_clean_exit(result, 2)
     assert "backup-fialed" in result.stderr and "backup-failed" in result.stderr
     assert "cbsalert-cbs-unreachable" in result.stderr  # built-in rules can be silenced too
+    assert "cbsalert-user-unchecked" in result.stderr
     assert "No silences." in invoke("silences", "-c", str(checked)).stdout
+
+
+def test_the_unchecked_user_alert_can_be_silenced_by_its_rule_id(checked: Path) -> None:
+    result = invoke("silence", "-c", str(checked), "--rule", "cbsalert-user-unchecked",
+                    "--login", "gone", "--until", "2999-01-01", "--reason", "gone")  # fmt: skip
+    assert_clean_exit(result, 0)
 
 
 def test_a_silence_whose_glob_matches_a_built_in_rule_is_accepted(checked: Path) -> None:

@@ -103,11 +103,14 @@ def build_context(
     *,
     test: bool = False,
     limit: int | None = None,
+    unchecked: int = 0,
 ) -> MessageContext:
     """The data every template sees; documented in the README ("Template context").
 
     With ``limit``, only the first ``limit`` alerts (by the order below) are listed;
     ``run.counts`` still counts them all and ``run.omitted`` says how many were left out.
+    ``unchecked`` is the number of watched users the run could not check (a fact about the
+    run, told in every message's header whether or not their alerts are in this message).
     """
     alerts = sorted(
         (e.to_dict() for e in events),
@@ -139,6 +142,7 @@ def build_context(
                 "repeat": states.get("repeat", 0),
                 "resolved": states.get("resolved", 0),
                 "total": len(alerts),
+                "unchecked": unchecked,
             },
         },
         "alerts": alerts[:limit],

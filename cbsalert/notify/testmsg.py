@@ -117,6 +117,11 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
                 backup_set_name="Projects", errors=UNKNOWN, warnings=3, **job,
             ),
             event(
+                "user_unchecked", "warning", "new",
+                "cbsalert could not check <@U123> (none of its backups were checked): "
+                f"ListBackupSets: {HOSTILE_SUMMARY}", days=1, login="<@U123>", owner=HOSTILE_NAME,
+            ),
+            event(
                 "unknown_future_kind", "info", "firing", LONG + "\n" + HOSTILE_SUMMARY,
                 login="_x_", backup_set_id=HOSTILE_NAME, destination_id=LONG,
             ),
@@ -131,7 +136,11 @@ def sample_context(
     zone = ZoneInfo(timezone)
     events = _events(now, zone, hostile)
     day = events[0].finding.day
-    return build_context(day, timezone, events, now.astimezone(zone), test=test)
+    # The hostile samples also say that two watched users could not be checked.
+    unchecked = 2 if hostile else 0
+    return build_context(
+        day, timezone, events, now.astimezone(zone), test=test, unchecked=unchecked
+    )
 
 
 def _contexts(now: datetime, timezone: str) -> dict[str, MessageContext]:
