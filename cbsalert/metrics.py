@@ -25,7 +25,7 @@ from prometheus_client import (
     make_wsgi_app,
 )
 
-from cbsalert.errors import redact
+from cbsalert.errors import redact, redact_url
 from cbsalert.pipeline import RunResult
 from cbsalert.webserver import CONNECTION_LIMIT, IDLE_TIMEOUT_S, BoundedServer
 
@@ -204,15 +204,21 @@ def ping_heartbeat(
     """GET ``url`` (or ``url/fail``); a failed ping is logged, never raised.
 
     Healthchecks.io and its clones take a plain GET as "alive" and ``/fail`` as "alive but
-    broken"; the URL's path is the secret, so it never appears in a log line.
+    broken". The URL's path is the secret, and a redirect may lead to another URL holding
+    one, so a log line shows the scheme and host of a URL only.
     """
     target = url.rstrip("/") + "/fail" if failed else url
     try:
         response = httpx.get(target, timeout=timeout_s, follow_redirects=True)
         response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        moved = " after a redirect" if exc.response.history else ""
+        detail = f"HTTP {exc.response.status_code} from {exc.request.url}{moved}"
+        log.warning("heartbeat ping failed: %s", redact_url(redact(detail, [*secrets, url])))
+        return False
     except httpx.HTTPError as exc:
-        message = redact(f"{type(exc).__name__}: {exc}", [*secrets, url, target])
-        log.warning("heartbeat ping failed: %s", message)
+        detail = f"{type(exc).__name__}: {exc}"
+        log.warning("heartbeat ping failed: %s", redact_url(redact(detail, [*secrets, url])))
         return False
     log.debug("heartbeat ping sent%s", " (fail)" if failed else "")
     return True
