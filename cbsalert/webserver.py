@@ -40,15 +40,18 @@ STOP_TIMEOUT_S = 5.0
 
 
 class _LoggedErrorTask(ErrorTask):  # type: ignore[misc]
-    """waitress's error answer (400, 413, 431, ...), logged as one line first."""
+    """waitress's error answer, logged as one line first when the client sent garbage
+    (400, 413, 431, ...). A 500 is an exception in the app, which waitress logs itself."""
 
     def execute(self) -> None:
         error = self.request.error
-        client = self.channel.addr[0] if isinstance(self.channel.addr, tuple) else "?"
-        log.info(
-            "%s: bad request from %s answered %d %s",
-            self.channel.server.adj.ident, client, error.code, error.reason,
-        )  # fmt: skip
+        if 400 <= error.code < 500:
+            addr = self.channel.addr
+            log.info(
+                "%s: bad request from %s answered %d %s",
+                self.channel.server.adj.ident, addr[0] if isinstance(addr, tuple) else addr,
+                error.code, error.reason,
+            )  # fmt: skip
         super().execute()
 
 
