@@ -145,7 +145,9 @@ def test_half_sent_requests_are_bounded_dropped_after_the_idle_timeout_and_metri
 
         def all_dropped() -> bool:
             nonlocal most
-            most = max(most, accepted_by(port))
+            # /proc/net/tcp is not one snapshot: a socket closed and another accepted while
+            # it is read can both be counted. Two reads in a row agree on a real excess.
+            most = max(most, min(accepted_by(port), accepted_by(port)))
             return all(closed_by_server(c) for c in clients)
 
         wait_until(all_dropped, "the server to drop every half-sent request", timeout=60)
