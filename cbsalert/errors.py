@@ -17,12 +17,15 @@
                                    whether retrying can help
 
 Messages never contain secrets: the client never puts request bodies into errors,
-and `redact()` is applied to anything that may echo a URL or a server's text.
+and `redact()` is applied to anything that may echo a URL or a server's text; the log
+handler (cbsalert.logs) applies it, and `redact_userinfo()`, to every line once more.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
 
 # Exit codes, documented in `cbsalert --help` and the README.
 EXIT_OK = 0
@@ -127,20 +130,68 @@ class DeliveryError(CbsalertError):
         self.permanent = permanent
 
 
-_URL_SECRET = re.compile(r"(https?://[^/\s]+)(/[^\s'\"<>]*)")
-_USERINFO = re.compile(r"(https?://)[^/@\s]+@")
+# A URL inside free text: a scheme, "://", then anything up to a space or a quote.
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+# Secrets shorter than this are replaced only as whole tokens: replacing a one-letter
+# password inside every word that holds it ("next" -> "ne***t") would show it to anyone.
+SHORT_SECRET = 8
 
 
-def redact_url(url: str) -> str:
-    """Keep a URL's scheme and host, hide its path: webhook paths are secrets."""
-    url = _USERINFO.sub(r"\1***@", url)
-    return _URL_SECRET.sub(
-        lambda m: m.group(1) + ("/***" if m.group(2) not in ("", "/") else ""), url
-    )
+def _parts(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme, userinfo, host[:port], rest)`` of a URL, or None if it is not one."""
+    scheme, sep, after = url.partition("://")
+    if not sep:
+        return None
+    end = min((i for i in (after.find(c) for c in "/?#") if i >= 0), default=len(after))
+    netloc, rest = after[:end], after[end:]
+    userinfo, at, host = netloc.rpartition("@")
+    return scheme, userinfo + at, host, rest
 
 
-def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Replace every known secret in ``text`` by ``***``."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+def _hide(url: str, *, path: bool) -> str:
+    parts = _parts(url)
+    if parts is None:
+        return url
+    scheme, userinfo, host, rest = parts
+    shown = f"{scheme}://{'***@' if userinfo else ''}{host}"
+    if not path:
+        return shown + rest
+    return shown + ("/***" if rest not in ("", "/") else rest)
+
+
+def redact_url(text: str) -> str:
+    """Every URL in ``text`` reduced to its scheme and host: userinfo hides a password,
+    and a path or query often is the secret itself (a webhook, a heartbeat)."""
+    return _URL.sub(lambda m: _hide(m.group(), path=True), text)
+
+
+def redact_userinfo(text: str) -> str:
+    """Every URL in ``text`` without its ``user:password@``; host and path stay readable."""
+    return _URL.sub(lambda m: _hide(m.group(), path=False), text)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace every known secret in ``text`` by ``***``.
+
+    A secret URL is also found by its path and query (the secret part, however the host or
+    scheme is spelled, e.g. after a redirect to https) and by the password in its userinfo.
+    """
+    pattern = _secrets_pattern(tuple(secrets))
+    return pattern.sub("***", text) if pattern is not None else text
+
+
+@functools.lru_cache(maxsize=64)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    values: set[str] = set()
+    for secret in secrets:
+        values.add(secret)
+        parts = _parts(secret)
+        if parts is not None:
+            _, userinfo, _, rest = parts
+            values.add(rest if rest not in ("/",) else "")
+            values.add(userinfo[:-1].partition(":")[2])
+    alternatives = [
+        re.escape(v) if len(v) >= SHORT_SECRET else rf"(?<!\w){re.escape(v)}(?!\w)"
+        for v in sorted((v for v in values if v), key=len, reverse=True)
+    ]
+    return re.compile("|".join(alternatives)) if alternatives else None

@@ -1,4 +1,5 @@
-"""The one way our small loopback HTTP servers answer (simulator, sinks, metrics)."""
+"""The one way our small loopback HTTP stand-ins answer (simulator, sinks); the service's own
+HTTP surface is cbsalert.webserver, which bounds what clients can take."""
 
 from __future__ import annotations
 

@@ -12,25 +12,24 @@ several can live in one process (tests) and only cbsalert's series are exposed.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable, Sequence
 from typing import get_args
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
+    make_wsgi_app,
 )
 
-from cbsalert.errors import redact
-from cbsalert.httpserve import QuietHandler
+from cbsalert.errors import redact, redact_url
 from cbsalert.model import AlertState
 from cbsalert.pipeline import RunResult
+from cbsalert.webserver import CONNECTION_LIMIT, IDLE_TIMEOUT_S, BoundedServer
 
 log = logging.getLogger(__name__)
 
@@ -144,50 +143,61 @@ class Metrics:
 
 
 class MetricsServer:
-    """``/metrics`` and ``/healthz`` on a small threaded HTTP server.
+    """``/metrics`` and ``/healthz`` on a ``BoundedServer`` (see ``cbsalert.webserver`` for
+    the bounds that keep clients of this port from taking what the checks need).
 
     ``/healthz`` answers 200 while ``healthy()`` is true (the scheduler runs) and 503 once
     the service is stopping. It says the process is alive, not that the CBS is fine: that
     is what ``cbsalert_last_success_timestamp_seconds`` and the heartbeat are for.
     """
 
-    def __init__(self, metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]) -> None:
-        self._server = ThreadingHTTPServer((host, port), _handler(metrics, healthy))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="cbsalert-metrics",
-            daemon=True,
-        )
+    def __init__(
+        self,
+        metrics: Metrics,
+        host: str,
+        port: int,
+        healthy: Callable[[], bool],
+        *,
+        connection_limit: int = CONNECTION_LIMIT,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+    ) -> None:
+        self._server = BoundedServer(
+            _app(metrics, healthy), host, port, name="cbsalert-metrics",
+            connection_limit=connection_limit, idle_timeout_s=idle_timeout_s,
+        )  # fmt: skip
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._server.address
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> MetricsServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
-def _handler(metrics: Metrics, healthy: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
-    class Handler(QuietHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            if path == "/metrics":
-                self.send_body(200, metrics.render(), CONTENT_TYPE_LATEST)
-            elif path == "/healthz":
-                ok = healthy()
-                self.send_body(200 if ok else 503, b"ok\n" if ok else b"stopping\n", "text/plain")
-            else:
-                self.send_body(404, b"not found: try /metrics or /healthz\n", "text/plain")
+def _app(metrics: Metrics, healthy: Callable[[], bool]) -> WSGIApplication:
+    exposition: WSGIApplication = make_wsgi_app(metrics.registry)
 
-    return Handler
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            return exposition(environ, start_response)
+        if path == "/healthz":
+            ok = healthy()
+            status, body = ("200 OK", b"ok\n") if ok else ("503 Service Unavailable", b"stopping\n")
+        else:
+            status, body = "404 Not Found", b"not found: try /metrics or /healthz\n"
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
 
 
 def ping_heartbeat(
@@ -196,15 +206,21 @@ def ping_heartbeat(
     """GET ``url`` (or ``url/fail``); a failed ping is logged, never raised.
 
     Healthchecks.io and its clones take a plain GET as "alive" and ``/fail`` as "alive but
-    broken"; the URL's path is the secret, so it never appears in a log line.
+    broken". The URL's path is the secret, and a redirect may lead to another URL holding
+    one, so a log line shows the scheme and host of a URL only.
     """
     target = url.rstrip("/") + "/fail" if failed else url
     try:
         response = httpx.get(target, timeout=timeout_s, follow_redirects=True)
         response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        moved = " after a redirect" if exc.response.history else ""
+        detail = f"HTTP {exc.response.status_code} from {exc.request.url}{moved}"
+        log.warning("heartbeat ping failed: %s", redact_url(redact(detail, [*secrets, url])))
+        return False
     except httpx.HTTPError as exc:
-        message = redact(f"{type(exc).__name__}: {exc}", [*secrets, url, target])
-        log.warning("heartbeat ping failed: %s", message)
+        detail = f"{type(exc).__name__}: {exc}"
+        log.warning("heartbeat ping failed: %s", redact_url(redact(detail, [*secrets, url])))
         return False
     log.debug("heartbeat ping sent%s", " (fail)" if failed else "")
     return True

@@ -5,6 +5,8 @@ Three kinds of output, three escaping rules:
 * ``text`` (email subject and plain-text body): no escaping; templates pipe data through
   ``oneline`` so that a name holding a newline cannot forge lines or headers.
 * ``html`` (email HTML body): Jinja's HTML autoescape.
+* both mail kinds: control and bidi characters are removed from every ``{{ value }}`` by
+  the environment's ``finalize`` (``strip_controls``).
 * ``slack`` (mrkdwn for one alert's section): every ``{{ value }}`` is escaped for Slack by
   the environment's ``finalize`` (``&``, ``<``, ``>`` and the formatting characters, see
   ``escape_mrkdwn``), collapsed to one line and clipped to ``SLACK_VALUE_MAX`` characters.
@@ -38,8 +40,10 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from cbsalert.errors import ConfigError
+from cbsalert.safetext import strip_controls
 
 if TYPE_CHECKING:
     from cbsalert.config import Config
@@ -210,18 +214,26 @@ def clip(value: object, length: int = 300) -> str:
 # Look-alikes: ASTERISK OPERATOR, MODIFIER LETTER LOW MACRON, TILDE OPERATOR, MODIFIER
 # LETTER GRAVE ACCENT.
 _MRKDWN_SUBSTITUTES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+# The @ of Slack's special mentions, replaced by FULLWIDTH COMMERCIAL AT.
+_MENTION_AT = re.compile(r"@(?=(?:channel|here|everyone|group)\b)", re.IGNORECASE)
 
 
 def escape_mrkdwn(value: object) -> str:
     """Make data inert in Slack mrkdwn, keeping it readable.
 
-    ``&``, ``<`` and ``>`` become entities (Slack's documented escaping). Slack has no
+    Control and bidi characters are removed (``strip_controls``). ``&``, ``<`` and ``>``
+    become entities (Slack's documented escaping), so ``<!channel>`` is text. Slack has no
     escape for ``*``, ``_``, ``~`` and backticks, so a formatting character that could open
     or close a span (one next to a space, punctuation or the end) is replaced by a
     look-alike character; one between two letters or digits (``daily_backup``) cannot
-    format anything in Slack and is kept, so ordinary names stay copyable.
+    format anything in Slack and is kept, so ordinary names stay copyable. The ``@`` of
+    ``@channel``, ``@here`` and ``@everyone`` becomes a look-alike too: with the text
+    objects' ``verbatim: true`` Slack should not parse them, and this holds even where it
+    might (the fallback ``text`` of a message, a Slack-compatible server).
     """
-    text = oneline(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = strip_controls(oneline(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MENTION_AT.sub("\uff20", text)
     out = []
     for i, char in enumerate(text):
         if char in _MRKDWN_SUBSTITUTES:
@@ -249,7 +261,13 @@ def _slack_finalize(value: object) -> object:
 
 
 def _plain_finalize(value: object) -> object:
-    return "—" if value is None else value
+    """Text and HTML mail: no control or bidi character from the data (a NUL can make an
+    SMTP server refuse the whole mail; an override makes a name read backwards)."""
+    if value is None:
+        return "—"
+    if isinstance(value, Markup):
+        return Markup(strip_controls(value))
+    return strip_controls(value) if isinstance(value, str) else value
 
 
 # -- environments and loading ----------------------------------------------------------------

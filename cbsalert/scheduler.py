@@ -153,13 +153,18 @@ class Service:
             self._idle.clear()
             self._runs += 1
             number = self._runs
+        started = time.monotonic()
         try:
             self.reload_if_changed()
             with self._lock:
                 config = self.config
             self._run(config, number, scheduled=scheduled)
-        except Exception:  # the service must outlive a bug in one run
-            log.exception("run %d failed unexpectedly", number)
+        except Exception as exc:  # the service must outlive a bug in one run
+            # A bug, or the machine out of something ("Too many open files"): still a
+            # failed run, counted and reported like any other.
+            reason = redact(f"{type(exc).__name__}: {exc}", self.config.secrets())
+            log.error("run %d failed unexpectedly: %s", number, reason, exc_info=True)
+            self._failed(self.config, started)
         finally:
             self._idle.set()
 
@@ -177,9 +182,7 @@ class Service:
             return
         except CbsalertError as exc:
             log.error("run %d failed: %s", number, redact(str(exc), config.secrets()))
-            self.metrics.observe_error(time.monotonic() - started, time.time())
-            if config.heartbeat_url:
-                self._ping(config, failed=True)
+            self._failed(config, started)
             return
         if result.skipped:
             log.info("run %d skipped: %s", number, result.skipped)
@@ -188,6 +191,12 @@ class Service:
         _log_summary(number, result)
         if config.heartbeat_url and (result.fatal or not result.errors):
             self._ping(config, failed=result.fatal is not None)
+
+    def _failed(self, config: Config, started: float) -> None:
+        """Account for a run that ended without a result: metrics, and a ``/fail`` ping."""
+        self.metrics.observe_error(time.monotonic() - started, time.time())
+        if config.heartbeat_url:
+            self._ping(config, failed=True)
 
     def _ping(self, config: Config, *, failed: bool) -> None:
         assert config.heartbeat_url is not None

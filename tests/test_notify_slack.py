@@ -257,7 +257,7 @@ def test_hostile_data_is_escaped_and_cannot_format_the_message(sink: SlackSink) 
     hostile = next(t for t in texts if "channel" in t and "forged" in t)
     assert "<" not in hostile and ">" not in hostile.replace("&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
-    assert "&lt;!channel&gt; &amp; @here" in hostile
+    assert "&lt;!channel&gt; &amp; \uff20here" in hostile  # a look-alike @: no mention
     assert "`" not in hostile and "~" not in hostile
     assert "*star*" not in hostile and "_under_" not in hostile
     assert "C:\\Users\\Ann\\Documents\\" in hostile

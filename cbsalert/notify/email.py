@@ -27,6 +27,7 @@ from pydantic import Field, SecretStr
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
+from cbsalert.safetext import strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,10 @@ class EmailNotifier(Notifier):
         subject_t = render.load("text", "default-subject.txt.j2", paths["subject"])
         text_t = render.load("text", "default-body.txt.j2", paths["text"])
         html_t = render.load("html", "default-body.html.j2", paths["html"])
-        # A subject is one header line: a newline in it would be a header injection.
-        subject = render.clip(render.oneline(render.render(subject_t, **data)), SUBJECT_MAX)
+        # A subject is one header line: a newline in it would be a header injection, and
+        # NUL, ESC or a bidi override (from a template's own text, too) has no place in it.
+        subject = render.render(subject_t, **data)
+        subject = render.clip(strip_controls(render.oneline(subject)), SUBJECT_MAX)
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.config.from_

@@ -374,13 +374,15 @@ def _intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
             )
     if run.get("test"):
         bits.insert(0, "*Test message* with sample alerts: nothing needs doing")
-    context = {"type": "mrkdwn", "text": " · ".join(bits)}
+    context = {"type": "mrkdwn", "text": " · ".join(bits), "verbatim": True}
     header = {"type": "plain_text", "text": _headline(run, part)[:150], "emoji": True}
     return [{"type": "header", "text": header}, {"type": "context", "elements": [context]}]
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    # verbatim: Slack links no URL, channel or mention it finds in the text by itself
+    # (https://docs.slack.dev/reference/block-kit/composition-objects/text-object).
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
 
 
 def _pack(lines: list[str]) -> list[str]:
