@@ -23,6 +23,7 @@ from typing import ClassVar, Literal, TypeVar
 from cbsalert.config import Config, MetaAlert
 from cbsalert.model import CheckError, Finding, UserSnapshot
 from cbsalert.rules import RuleBase
+from cbsalert.safetext import one_line
 
 META_RULE_ID = "cbsalert-cbs-unreachable"
 UNCHECKED_RULE_ID = "cbsalert-user-unchecked"
@@ -76,7 +77,7 @@ class UserUncheckedRule(RuleBase):
         first error of a user that could not be checked, clear for one that was checked."""
         problems: dict[str, str] = {}
         for error in errors:
-            problems.setdefault(error.login, _plain(f"{error.operation}: {error.message}"))
+            problems.setdefault(error.login, one_line(f"{error.operation}: {error.message}"))
         out = []
         for login, owner in owners.items():
             problem = problems.get(login)
@@ -101,13 +102,6 @@ class UserUncheckedRule(RuleBase):
                 )
             )
         return out
-
-
-def _plain(text: str) -> str:
-    """The CBS's error text as one line of printable characters (control, bidi and line
-    separator characters become spaces): it is stored (PostgreSQL refuses a NUL byte) and
-    shown to people, where a newline could forge a line and an escape sequence a screen."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def meta_rule(config: Config) -> CbsUnreachableRule:

@@ -50,6 +50,7 @@ from cbsalert.errors import (
     redact,
 )
 from cbsalert.notify import NotifierConfig
+from cbsalert.safetext import escape_controls
 
 STEP_TIMEOUT_S = 10.0  # for each network step: a person is waiting for the answer
 LINE_MAX = 400
@@ -294,8 +295,4 @@ def _notifier_check(name: str, config: NotifierConfig, timeout_s: float) -> list
 def _inert(text: str, length: int) -> str:
     """One line of text that cannot act on a terminal: whitespace runs become a space, any
     other control or format character (ESC, NUL, a bidi override) is shown escaped."""
-    shown = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-        for ch in render.oneline(text)
-    )
-    return render.clip(shown, length)
+    return render.clip(escape_controls(render.oneline(text)), length)

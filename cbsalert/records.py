@@ -30,6 +30,8 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from cbsalert.safetext import UNSAFE_CHARS
+
 log = logging.getLogger(__name__)
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d-%H-%M-%S", "%Y-%m-%dT%H:%M:%S")
@@ -37,13 +39,11 @@ _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d-%H-%M-%S", "%Y-%m-%dT%H:%M:%S")
 TEXT_MAX = 500  # the longest text kept: the backup-set name column holds 500
 ID_MAX = 255  # the set and destination id columns
 MARK = "\N{HORIZONTAL ELLIPSIS}"
-# C0/C1 controls and DEL, the Arabic letter mark, LRM/RLM, line and paragraph separators,
-# bidi embeddings, overrides and isolates, lone surrogates (no UTF-8 encoding exists).
-_UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+# Control, bidi, zero-width characters and lone surrogates: safetext's one class.
+_UNSAFE_TEXT = re.compile(f"[{UNSAFE_CHARS}]")
 # In an id also ``|``, which joins the parts of an alert key, and the marker of a rewritten
 # id, so a verbatim id can never equal another one's rewritten form.
-_UNSAFE_ID = re.compile(f"[{_UNSAFE}|{MARK}]")
+_UNSAFE_ID = re.compile(f"[{UNSAFE_CHARS}|{MARK}]")
 _DIGEST = 16  # hex characters of the hash that keeps rewritten ids apart (64 bits)
 
 

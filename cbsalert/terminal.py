@@ -17,7 +17,6 @@ width follows the terminal, or ``$COLUMNS`` (80 when piped). Times are shown in 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -30,15 +29,7 @@ from rich.text import Text
 
 from cbsalert.errors import CbsalertError
 from cbsalert.render import format_time, set_label
-
-# C0/C1 controls and DEL; soft hyphen; Arabic/Syriac/Mongolian format marks; zero-width and
-# bidi marks, embeddings, overrides and isolates; line/paragraph separators; BOM; interlinear
-# annotation; lone surrogates; Unicode tag characters.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f"
-    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
-    "\U000e0001\U000e0020-\U000e007f]"
-)
+from cbsalert.safetext import escape_controls
 
 
 def visible(value: object, *, multiline: bool = False) -> str:
@@ -47,9 +38,7 @@ def visible(value: object, *, multiline: bool = False) -> str:
     text = str(value)
     if multiline:
         return "\n".join(visible(line) for line in text.split("\n"))
-    if not _INVISIBLE.search(text):
-        return text
-    return _INVISIBLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return escape_controls(text)
 
 
 def text(value: object, style: str = "", *, multiline: bool = False) -> Text:
