@@ -12,11 +12,14 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
+from cbsalert.carryover import CarryOver
+from cbsalert.carrystore import CarriedJobs
+from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.errors import (
     EXIT_CBS,
@@ -193,25 +196,34 @@ async def _check(
     t = clock()
     logins = [e.login for e in config.watch]
     history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+    carried = CarriedJobs(store)
+    carry = CarryOver(config, day, now, carried.load())
     result.state_s += clock() - t
     evaluator = Evaluator(config, now, store.stored_keys, clock)
-    fetched = await _fetch(config, day, history, progress, result, evaluator.add)
+    fetched = await _fetch(
+        config, day, history, progress, result, carry.watch(evaluator.add), carry.judge
+    )
     result.state_s += evaluator.lookup_s
     if fetched:
         result.errors = fetched.errors
+        result.errors.extend(carry.errors)
     findings = evaluator.finish() if fetched else []
+    findings.extend(carry.findings)
     rules: dict[str, RuleBase] = {r.id: r for r in config.rules}
     meta = meta_rule(config)
     rules[meta.id] = meta
     findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
     checked = fetched.checked_logins if fetched else set()
     t = clock()
+    if plan is not None and fetched:
+        carried.remember(carry.running)  # before the alerts: a killed run forgets none
     result.events = store.reconcile(
         findings, rules, day=day, now=now, checked_logins=checked,
         dry_run=plan is None, plan=plan,
     )  # fmt: skip
     if plan is not None and fetched:
         store.record_sets(day, evaluator.sets_seen)
+        carried.forget(carry.done)  # after the verdicts are stored
     result.state_s += clock() - t
 
 
@@ -222,10 +234,15 @@ async def _fetch(
     progress: Progress | None,
     result: RunResult,
     consume: Consume,
+    then: Callable[[CbsClient, set[str]], Awaitable[None]] | None = None,
 ) -> FetchResult | None:
+    """The day's fetch, then ``then`` with the same client and the users it checked."""
     client = make_client(config)
     try:
-        return await fetch_day(client, config, day, history, progress, consume)
+        fetched = await fetch_day(client, config, day, history, progress, consume)
+        if then is not None:
+            await then(client, fetched.checked_logins)
+        return fetched
     except (CbsAuthError, CbsUnavailableError) as exc:
         result.fatal_reason = redact(str(exc), config.secrets())
         result.fatal = f"the CBS cannot be used: {result.fatal_reason}"
