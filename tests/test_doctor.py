@@ -99,7 +99,7 @@ def test_a_sound_setup_passes_every_check_and_sends_nothing(
         assert code == 0, out
         assert "system user 'system' accepted" in line(out, "✓ CBS:")
         assert "2 watched logins exist" in line(out, "✓ watched logins:")
-        assert "0003_delivery_parts" in line(out, "✓ state database:")
+        assert db.HEAD_REVISION in line(out, "✓ state database:")
         assert "auth.test" in line(out, "✓ slack ops-slack:")
         assert "logged in as alerts" in line(out, "✓ email oncall:")
         assert "without posting" in line(out, "- slack ops-hook:")
