@@ -189,6 +189,21 @@ class RunSlot(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class CarriedJobRow(Base):
+    """A backup job still running at a check, judged at a later one (``cbsalert.carryover``).
+
+    The CBS's ids and names are kept as one JSON document: any string the CBS sends (a NUL,
+    ten thousand characters) is stored the same on every backend, and ``key`` (a digest of
+    login, day, set and job) keeps one row per job however long its ids are."""
+
+    __tablename__ = "carried_jobs"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date, index=True)  # the day the job belongs to
+    job: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the check that saw it running
+
+
 # -- engine -----------------------------------------------------------------------------------
 
 
@@ -284,7 +299,7 @@ def migrations_dir() -> Path:
 # The newest revision in migrations/versions; tests/test_state.py checks it against Alembic.
 # Knowing it here lets every run see that the schema is current without importing Alembic
 # (11 MB of a check's memory, and a tenth of a second).
-HEAD_REVISION = "0004_notified_severity"
+HEAD_REVISION = "0005_carried_jobs"
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -117,6 +117,9 @@ class Finding:
     warnings: Count = None
     summary: str = ""
     notify: tuple[str, ...] = ()
+    # About a job that was still running at its day's check, judged at a later one: newer
+    # evidence about that day than what its check stored (``cbsalert.carryover``).
+    carried: bool = False
 
     @property
     def key(self) -> str:

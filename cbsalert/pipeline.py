@@ -12,12 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from cbsalert.builtin import meta_rule, unchecked_rule
+from cbsalert.carryover import CarryOver
+from cbsalert.carrystore import CarriedJobs
+from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.errors import (
     EXIT_CBS,
@@ -194,9 +197,13 @@ async def _check(
     t = clock()
     logins = [e.login for e in config.watch]
     history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+    carried = CarriedJobs(store)
+    carry = CarryOver(config, day, now, carried.load())
     result.state_s += clock() - t
     evaluator = Evaluator(config, now, store.stored_keys, clock)
-    fetched = await _fetch(config, day, history, progress, result, evaluator.add)
+    fetched = await _fetch(
+        config, day, history, progress, result, carry.watch(evaluator.add), carry.judge
+    )
     meta, unchecked = meta_rule(config), unchecked_rule(config)
     rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
     findings: list[Finding] = []
@@ -207,16 +214,23 @@ async def _check(
             unchecked.run_findings(day, owners, fetched.errors, fetched.checked_logins)
         )
         findings = evaluator.finish()
+        # a carried job not judged yet is its user's check error (exit 1), not an unchecked
+        # user: the user's own day was checked
+        result.errors.extend(carry.errors)
+    findings.extend(carry.findings)
     result.state_s += evaluator.lookup_s
     findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
     checked = fetched.checked_logins if fetched else set()
     t = clock()
+    if plan is not None and fetched:
+        carried.remember(carry.running)  # before the alerts: a killed run forgets none
     result.events = store.reconcile(
         findings, rules, day=day, now=now, checked_logins=checked,
         sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
     )  # fmt: skip
     if plan is not None and fetched:
         store.record_sets(day, evaluator.sets_seen)
+        carried.forget(carry.done)  # after the verdicts are stored
     result.state_s += clock() - t
 
 
@@ -227,10 +241,15 @@ async def _fetch(
     progress: Progress | None,
     result: RunResult,
     consume: Consume,
+    then: Callable[[CbsClient, set[str]], Awaitable[None]] | None = None,
 ) -> FetchResult | None:
+    """The day's fetch, then ``then`` with the same client and the users it checked."""
     client = make_client(config)
     try:
-        return await fetch_day(client, config, day, history, progress, consume)
+        fetched = await fetch_day(client, config, day, history, progress, consume)
+        if then is not None:
+            await then(client, fetched.checked_logins)
+        return fetched
     except (CbsAuthError, CbsUnavailableError) as exc:
         result.fatal_reason = redact(str(exc), config.secrets())
         result.fatal = f"the CBS cannot be used: {result.fatal_reason}"

@@ -12,7 +12,8 @@ The promises it keeps, from issue 4:
 * it resolves on a later day whose evidence is clear (a message unless ``send_resolved``
   is false, and only if people were told it was firing); a day without evidence changes
   nothing, and neither does evidence for a day no newer than the alert's latest evidence
-  (re-runs and backfills are no-ops);
+  (re-runs and backfills are no-ops), except the verdict on a job that was still running
+  at its day's check (``Finding.carried``), which may change what that day said;
 * a failed restore is an event: it resolves with a later good restore, or quietly after
   the rule's ``auto_resolve`` without a new failure (only for users actually checked);
 * silenced alerts change state as usual but send nothing; an episode is ``new`` once, in
@@ -194,11 +195,13 @@ def _step(
     now: datetime,
 ) -> _Step:
     silenced = _silenced(silences, finding, now)
-    if snap is not None and finding.day <= snap.last_day and not rule.live:
+    if snap is not None and _stale(finding, snap) and not rule.live:
         # A re-run of the same day or a backfill: the stored state is newer or as new.
-        if finding.firing and snap.state == "firing":
-            return _Step(event=_event(finding, "firing", snap, silenced))
-        return _Step()
+        if snap.state != "firing":
+            return _Step()
+        if not finding.firing:  # older good news: still reported as firing, as stored
+            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
+        return _Step(event=_event(finding, "firing", snap, silenced))
     if finding.firing:
         return _fire(finding, snap, rule, silenced, now)
     if snap is None:
@@ -220,6 +223,14 @@ def _step(
         after=after,
         transitions=(TransitionRecord(now, finding.day, "firing", "resolved", finding.summary),),
     )
+
+
+def _stale(finding: Finding, snap: AlertSnapshot) -> bool:
+    """Evidence no newer than the stored: a re-run or a backfill. A carried-over job's
+    verdict is about its own day, but newer than what that day's check could store."""
+    if finding.carried:
+        return finding.day < snap.last_day
+    return finding.day <= snap.last_day
 
 
 def _observe(snap: AlertSnapshot, finding: Finding) -> AlertSnapshot:

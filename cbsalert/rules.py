@@ -68,6 +68,9 @@ class RuleBase(BaseModel):
     # A live rule's evidence is the run itself, not a day: a later run of the same day may
     # resolve it (the built-in "cannot reach the CBS" alert).
     live: ClassVar[bool] = False
+    # A rule that judges backup jobs (their status, counts or run time): a job still running
+    # at a check is judged by these rules again at a later check (``cbsalert.carryover``).
+    judges_jobs: ClassVar[bool] = False
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
@@ -154,6 +157,7 @@ class BackupStatusRule(RuleBase):
     """The last finished job of a set (per destination) has a status not in ``ok_statuses``."""
 
     kind: Literal["backup_status"] = "backup_status"
+    judges_jobs: ClassVar[bool] = True
     ok_statuses: list[str] = Field(default_factory=lambda: ["BS_STOP_SUCCESS"])
     warning_statuses: list[str] = Field(
         default_factory=lambda: ["BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_USER"]
@@ -180,6 +184,7 @@ class _CountRule(RuleBase):
     """A count of the last finished job above ``threshold``; a count that cannot be read
     fires too (fail closed: it may be any number)."""
 
+    judges_jobs: ClassVar[bool] = True
     threshold: int = Field(default=0, ge=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
     field_name: ClassVar[str]
@@ -322,6 +327,7 @@ class LongRunningRule(RuleBase):
     """A job of the day is still running ``max_hours`` after it started (GetBackupJobProgress)."""
 
     kind: Literal["long_running"] = "long_running"
+    judges_jobs: ClassVar[bool] = True
     max_hours: float = Field(gt=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
 

@@ -289,6 +289,7 @@ class StateStore(RunLocks, Outbox):
             s.execute(delete(Silence).where(Silence.until < cutoff))
             s.execute(delete(SeenSet).where(SeenSet.last_seen < cutoff.date()))
             s.execute(delete(RunSlot).where(RunSlot.started_at < cutoff))
+            s.execute(delete(db.CarriedJobRow).where(db.CarriedJobRow.day < cutoff.date()))
         return count
 
 

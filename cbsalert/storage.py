@@ -51,6 +51,14 @@ class Storage:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
+    def read(self) -> AbstractContextManager[Session]:
+        """A read transaction, for the parts composed with this storage."""
+        return self._read()
+
+    def write(self) -> AbstractContextManager[Session]:
+        """A write transaction, for the parts composed with this storage."""
+        return self._write()
+
     def _read(self) -> AbstractContextManager[Session]:
         return self._transaction(self.engine, "read")
 

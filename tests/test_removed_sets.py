@@ -135,7 +135,8 @@ def test_a_watched_login_gone_from_the_cbs_keeps_its_alerts_and_is_reported_unch
 
     result = check(config, 1)
 
-    assert [(e.finding.rule, e.state) for e in result.reported] == [(UNCHECKED_RULE_ID, "new")]
+    changed = [(e.finding.rule, e.state) for e in result.reported if e.state != "firing"]
+    assert changed == [(UNCHECKED_RULE_ID, "new")]
     after = stored(config)
     assert {after[("failed", s)][0] for s in SETS} == {"firing"}
 
@@ -180,15 +181,18 @@ def test_a_silenced_deleted_sets_alert_resolves_quietly() -> None:
 
 
 def test_evidence_of_the_day_about_a_set_wins_over_its_absence_from_the_list() -> None:
-    ran = Finding(rule="failed", kind="backup_status", severity="critical", firing=True,
+    ran = Finding(rule="failed", kind="backup_status", severity="warning", firing=True,
                   login="alice", day=day(1), backup_set_id="1", summary="failed again")  # fmt: skip
-    assert decide([snapshot("1")], findings=(ran,)) == [("1", "firing", (), "critical")]
+    assert decide([snapshot("1")], findings=(ran,)) == [("1", "firing", (), "warning")]
 
 
 def test_only_users_whose_sets_were_listed_lose_alerts_and_only_for_sets_not_listed() -> None:
     listed = {"alice": frozenset({"1"})}
+    # set 1 is listed: still firing (every firing alert is reported), nobody told
     assert decide([snapshot("1"), snapshot("2", key="failed|alice|2|")], sets=listed) == [
-        ("2", "resolved", ("ops",), "warning")
+        ("2", "resolved", ("ops",), "warning"),
+        ("1", "firing", (), "warning"),
     ]
-    assert decide([snapshot("1")], sets={}) == []  # ListBackupSets not answered for alice
+    # ListBackupSets not answered for alice: nothing resolves
+    assert decide([snapshot("1")], sets={}) == [("1", "firing", (), "warning")]
     assert decide([snapshot("1", state="resolved")]) == []
