@@ -12,12 +12,10 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
@@ -26,18 +24,22 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from cbsalert.errors import ConfigError
+from cbsalert.configerrors import Located, LocatedProblems, format_errors
+from cbsalert.configpath import CONFIG_DIR, ConfigPath, config_dir
+from cbsalert.db import state_url
+from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
+from cbsalert.yamlconf import dotted, read_yaml
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATHS = ("cbsalert.yaml", "rules.yaml", "/etc/cbsalert/cbsalert.yaml")
-_ENV = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
@@ -69,7 +71,7 @@ class CbsConfig(_Strict):
     deadline_s: float = Field(default=3600.0, gt=0)
     max_concurrency: int = Field(default=8, ge=1, le=256)
     verify_tls: bool = True
-    ca_bundle: str | None = None
+    ca_bundle: ConfigPath | None = None
     retries: int = Field(default=3, ge=0, le=10)
     backoff_s: float = Field(default=0.5, ge=0)
     timezone: str | None = None  # the zone the CBS reports times in; default: `timezone`
@@ -98,15 +100,6 @@ class WatchEntry(_Strict):
 class MetaAlert(_Strict):
     notify: list[str] | None = None
     severity: Literal["critical", "warning", "info"] = "critical"
-
-
-class _LocatedProblems(ValueError):
-    """Problems a model validator found deeper in the config, each with its key path, so
-    that they are reported at their own line rather than at the top of the file."""
-
-    def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
-        super().__init__("; ".join(f"{_dotted(loc)}: {message}" for loc, message in problems))
-        self.problems = problems
 
 
 def _check_zone(value: str) -> str:
@@ -156,6 +149,14 @@ class Config(_Strict):
     def _zone(cls, value: str) -> str:
         return _check_zone(value)
 
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            return state_url(value, config_dir(info))
+        except StateError as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -167,29 +168,40 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems: list[tuple[tuple[Any, ...], str]] = []
+        problems: list[Located] = []
         known = f"known: {', '.join(self.notifiers) or 'none'}"
-        ids: set[str] = set()
+        ids: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
-            if rule.id in ids:
-                problems.append((("rules", i, "id"), f"rule id {rule.id!r} is used twice"))
-            ids.add(rule.id)
+            first = ids.setdefault(rule.id, i)
+            if first != i:
+                problems.append(
+                    Located(("rules", i, "id"), f"rule id {rule.id!r} is used twice",
+                             ("rules", first, "id"))
+                )  # fmt: skip
             for j, name in enumerate(rule.notify):
                 if name not in self.notifiers:
                     problems.append(
-                        (("rules", i, "notify", j), f"unknown notifier {name!r} ({known})")
+                        Located(("rules", i, "notify", j), f"unknown notifier {name!r} ({known})")
                     )
+        logins: dict[str, int] = {}
         for i, entry in enumerate(self.watch):
+            # Watched twice, a user would be checked and counted twice.
+            first = logins.setdefault(entry.login, i)
+            if first != i:
+                problems.append(
+                    Located(("watch", i, "login"), f"login {entry.login!r} is watched twice",
+                             ("watch", first, "login"))
+                )  # fmt: skip
             for j, rule_id in enumerate(entry.rules or []):
                 if rule_id not in ids:
-                    problems.append((("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
+                    problems.append(Located(("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
         for j, name in enumerate(self.meta_alert.notify or []):
             if name not in self.notifiers:
                 problems.append(
-                    (("meta_alert", "notify", j), f"unknown notifier {name!r} ({known})")
+                    Located(("meta_alert", "notify", j), f"unknown notifier {name!r} ({known})")
                 )
         if problems:
-            raise _LocatedProblems(problems)
+            raise LocatedProblems(problems)
         return self
 
     @property
@@ -218,71 +230,6 @@ class Config(_Strict):
 # -- loading --------------------------------------------------------------------------------
 
 
-class _Source:
-    """The parsed YAML with the line of every key, and the env variables that were missing."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.lines: dict[tuple[Any, ...], int] = {}
-        self.missing: list[tuple[tuple[Any, ...], str]] = []
-        self.literal_secrets: list[tuple[Any, ...]] = []
-
-    def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag else key_node.value
-                result[key] = self.build(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = yaml.safe_load(yaml.serialize(node))
-        if isinstance(value, str):
-            if path and str(path[-1]) in _SECRET_KEYS and "${" not in value and value:
-                self.literal_secrets.append(path)
-            return self.expand(value, path)
-        return value
-
-    def expand(self, text: str, path: tuple[Any, ...]) -> Any:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group("name"), match.group("default")
-            value = os.environ.get(name)
-            if value is None or (value == "" and default is not None):
-                if default is None:
-                    self.missing.append((path, name))
-                    return ""
-                return default
-            return value
-
-        expanded = _ENV.sub(replace, text)
-        whole = _ENV.fullmatch(text)
-        if whole and whole.group(0) != "$$" and expanded == "":
-            return None if whole.group("default") is None else expanded
-        return expanded
-
-    def line(self, loc: tuple[Any, ...]) -> tuple[int | None, str]:
-        """The line of the deepest known key of a pydantic error location, and its dotted path."""
-        known: list[Any] = []
-        for part in loc:
-            if (*known, part) in self.lines:
-                known.append(part)
-        return self.lines.get(tuple(known)), _dotted(tuple(known))
-
-
-_SECRET_KEYS = frozenset({"sys_password", "password", "token", "webhook_url", "heartbeat_url"})
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def find_config(path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
@@ -299,7 +246,9 @@ def find_config(path: str | Path | None) -> Path:
 
 
 def load_config(path: str | Path | None = None) -> Config:
-    """Read, expand and validate a config file; raises ``ConfigError`` listing every problem."""
+    """Read, expand and validate a config file; raises ``ConfigError`` listing every problem.
+
+    Relative paths in it (state file, templates, CA bundles) are relative to its folder."""
     file = find_config(path)
     name = str(file)
     try:
@@ -308,39 +257,21 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{name}: cannot read the config file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{name}: the config file is not UTF-8 text") from None
-    config = parse_config(text, name)
+    config = parse_config(text, name, folder=file.absolute().parent)
     _warn_if_world_readable(file, config)
     return config
 
 
-# libyaml when the wheel has it: ten times faster on a ten-thousand-user watch list, and
-# its nodes carry the same line marks the error messages use.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def parse_config(text: str, name: str = "<config>") -> Config:
-    source = _Source(name)
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark is not None else name
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    if node is None:
-        raise ConfigError(f"{name}: the config file is empty")
-    raw = source.build(node)
-    if not isinstance(raw, dict):
+def parse_config(text: str, name: str = "<config>", *, folder: Path | None = None) -> Config:
+    """The config in ``text``; ``folder`` is where its relative paths start (None: as given)."""
+    document = read_yaml(text, name)
+    if not isinstance(document.data, dict):
         raise ConfigError(f"{name}:1: the config file must be a mapping of keys to values")
-    problems = [
-        f"{name}:{source.lines.get(path, '?')}: {_dotted(path)}: environment variable "
-        f"{var} is not set (and has no ${{{var}:-default}})"
-        for path, var in source.missing
-    ]
+    problems = [document.describe(problem) for problem in document.problems]
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(document.data, context={CONFIG_DIR: folder})
     except ValidationError as exc:
-        problems.extend(_format_errors(exc, source))
+        problems.extend(format_errors(exc, document))
         config = None
     if problems or config is None:
         count = len(problems)
@@ -349,33 +280,8 @@ def parse_config(text: str, name: str = "<config>") -> Config:
             problems=problems,
         )
     config._source = name
-    config._literal_secrets = [_dotted(p) for p in source.literal_secrets]
+    config._literal_secrets = [dotted(p) for p in document.literal_secrets]
     return config
-
-
-def _format_errors(exc: ValidationError, source: _Source) -> Iterator[str]:
-    missing = {path for path, _ in source.missing}
-    for error in exc.errors(include_url=False, include_input=False):
-        line, dotted = source.line(tuple(error["loc"]))
-        if any(tuple(error["loc"][: len(p)]) == p for p in missing):
-            continue  # already reported as a missing environment variable
-        message = error["msg"].removeprefix("Value error, ")
-        ctx = error.get("ctx") or {}
-        if isinstance(ctx.get("error"), _LocatedProblems):
-            for loc, text in ctx["error"].problems:
-                at, where = source.line((*error["loc"], *loc))
-                yield f"{source.path}:{at if at is not None else '?'}: {where}: {text}"
-            continue
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key {error['loc'][-1]!r}"
-        elif error["type"] == "union_tag_invalid":
-            message = (
-                f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} "
-                f"{ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
-            )
-        elif error["type"] == "union_tag_not_found":
-            message = f"missing {ctx.get('discriminator', 'kind').strip(chr(39))}"
-        yield f"{source.path}:{line if line is not None else '?'}: {dotted}: {message}"
 
 
 def _warn_if_world_readable(file: Path, config: Config) -> None:
