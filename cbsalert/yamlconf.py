@@ -13,7 +13,7 @@ limit (nine levels of ten aliases, the "billion laughs", are 10^9 values), and a
 * aliases may build at most as many values as the file itself holds, plus
   ``ALIAS_BUDGET``: plenty for ``rules: *standard`` on every user, and a bomb is refused
   after a few thousand values;
-* nesting deeper than ``MAX_DEPTH`` is refused (no config needs it; recursion does).
+* nesting deeper than ``MAX_DEPTH`` is refused (no config needs it, and building recurses).
 
 A problem that leaves a value unreadable replaces the value by ``None`` and is recorded
 with its key path, so that the models' own complaint about that ``None`` is not repeated.
@@ -94,7 +94,8 @@ def read_yaml(text: str, name: str) -> Document:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise ConfigError(f"{name}:{line}: invalid YAML: {_one_line(str(exc))}") from None
+        what = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise ConfigError(f"{name}:{line}: invalid YAML: {what}") from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(_syntax_error(exc, name)) from None
     except (yaml.YAMLError, RecursionError) as exc:
