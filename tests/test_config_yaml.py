@@ -115,6 +115,11 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["cbsalert.yaml:11: watch[2].login: login 'user-alice' is watched twice "
          "(first at line 9)"],
     ),
+    "a rule id used twice": (
+        "    notify: [ops]", "    notify: [ops]\n  - id: backup-failed\n    kind: error_count",
+        ["cbsalert.yaml:15: rules[1].id: rule id 'backup-failed' is used twice "
+         "(first at line 12)"],
+    ),
     "an unparsable state URL": (
         "state: sqlite:///state.db", "state: sqlite:/state.db",
         ["cbsalert.yaml:7: state: cannot use state database", "not a database URL"],
