@@ -12,12 +12,10 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
@@ -26,18 +24,22 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from cbsalert.errors import ConfigError
+from cbsalert.configerrors import Located, LocatedProblems, format_errors
+from cbsalert.configpath import CONFIG_DIR, ConfigPath, config_dir
+from cbsalert.db import state_url
+from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
+from cbsalert.yamlconf import Document, dotted, read_yaml
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATHS = ("cbsalert.yaml", "rules.yaml", "/etc/cbsalert/cbsalert.yaml")
-_ENV = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
@@ -69,7 +71,7 @@ class CbsConfig(_Strict):
     deadline_s: float = Field(default=3600.0, gt=0)
     max_concurrency: int = Field(default=8, ge=1, le=256)
     verify_tls: bool = True
-    ca_bundle: str | None = None
+    ca_bundle: ConfigPath | None = None
     retries: int = Field(default=3, ge=0, le=10)
     backoff_s: float = Field(default=0.5, ge=0)
     timezone: str | None = None  # the zone the CBS reports times in; default: `timezone`
@@ -107,15 +109,6 @@ class UncheckedAlert(MetaAlert):
     """A watched user that could not be checked: a blind spot, not a failed backup."""
 
     severity: Literal["critical", "warning", "info"] = "warning"
-
-
-class _LocatedProblems(ValueError):
-    """Problems a model validator found deeper in the config, each with its key path, so
-    that they are reported at their own line rather than at the top of the file."""
-
-    def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
-        super().__init__("; ".join(f"{_dotted(loc)}: {message}" for loc, message in problems))
-        self.problems = problems
 
 
 def _check_zone(value: str) -> str:
@@ -166,6 +159,14 @@ class Config(_Strict):
     def _zone(cls, value: str) -> str:
         return _check_zone(value)
 
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            return state_url(value, config_dir(info))
+        except StateError as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -177,31 +178,44 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems: list[tuple[tuple[Any, ...], str]] = []
+        problems: list[Located] = []
         known = f"known: {', '.join(self.notifiers) or 'none'}"
-        ids: set[str] = set()
+        ids: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
-            if rule.id in ids:
-                problems.append((("rules", i, "id"), f"rule id {rule.id!r} is used twice"))
-            ids.add(rule.id)
+            first = ids.setdefault(rule.id, i)
+            if first != i:
+                problems.append(
+                    Located(("rules", i, "id"), f"rule id {rule.id!r} is used twice",
+                             ("rules", first, "id"))
+                )  # fmt: skip
             for j, name in enumerate(rule.notify):
                 if name not in self.notifiers:
                     problems.append(
-                        (("rules", i, "notify", j), f"unknown notifier {name!r} ({known})")
+                        Located(("rules", i, "notify", j), f"unknown notifier {name!r} ({known})")
                     )
+        logins: dict[str, int] = {}
         for i, entry in enumerate(self.watch):
+            # Watched twice, a user would be checked and counted twice.
+            first = logins.setdefault(entry.login, i)
+            if first != i:
+                problems.append(
+                    Located(("watch", i, "login"), f"login {entry.login!r} is watched twice",
+                             ("watch", first, "login"))
+                )  # fmt: skip
             for j, rule_id in enumerate(entry.rules or []):
                 if rule_id not in ids:
-                    problems.append((("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
+                    problems.append(Located(("watch", i, "rules", j), f"unknown rule {rule_id!r}"))
         for key, builtin in (
             ("meta_alert", self.meta_alert),
             ("unchecked_alert", self.unchecked_alert),
         ):
             for j, name in enumerate(builtin.notify or []):
                 if name not in self.notifiers:
-                    problems.append(((key, "notify", j), f"unknown notifier {name!r} ({known})"))
+                    problems.append(
+                        Located((key, "notify", j), f"unknown notifier {name!r} ({known})")
+                    )
         if problems:
-            raise _LocatedProblems(problems)
+            raise LocatedProblems(problems)
         return self
 
     @property
@@ -230,73 +244,6 @@ class Config(_Strict):
 # -- loading --------------------------------------------------------------------------------
 
 
-class _Source:
-    """The parsed YAML with the line of every key, and the env variables that were missing."""
-
-    def __init__(self, path: str, *, expand_env: bool = True) -> None:
-        self.path = path
-        self.expand_env = expand_env
-        self.lines: dict[tuple[Any, ...], int] = {}
-        self.missing: list[tuple[tuple[Any, ...], str]] = []
-        self.literal_secrets: list[tuple[Any, ...]] = []
-
-    def build(self, node: yaml.Node, path: tuple[Any, ...] = ()) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag else key_node.value
-                result[key] = self.build(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = yaml.safe_load(yaml.serialize(node))
-        if isinstance(value, str):
-            if path and str(path[-1]) in _SECRET_KEYS and "${" not in value and value:
-                self.literal_secrets.append(path)
-            return self.expand(value, path) if self.expand_env else value
-        return value
-
-    def expand(self, text: str, path: tuple[Any, ...]) -> Any:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group("name"), match.group("default")
-            value = os.environ.get(name)
-            if value is None or (value == "" and default is not None):
-                if default is None:
-                    self.missing.append((path, name))
-                    return ""
-                return default
-            return value
-
-        expanded = _ENV.sub(replace, text)
-        whole = _ENV.fullmatch(text)
-        if whole and whole.group(0) != "$$" and expanded == "":
-            return None if whole.group("default") is None else expanded
-        return expanded
-
-    def line(self, loc: tuple[Any, ...]) -> tuple[int | None, str]:
-        """The line of the deepest known key of a pydantic error location, and its dotted path."""
-        known: list[Any] = []
-        for part in loc:
-            if (*known, part) in self.lines:
-                known.append(part)
-        return self.lines.get(tuple(known)), _dotted(tuple(known))
-
-
-_M = TypeVar("_M", bound=BaseModel)
-_SECRET_KEYS = frozenset({"sys_password", "password", "token", "webhook_url", "heartbeat_url"})
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def find_config(path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
@@ -313,7 +260,9 @@ def find_config(path: str | Path | None) -> Path:
 
 
 def load_config(path: str | Path | None = None) -> Config:
-    """Read, expand and validate a config file; raises ``ConfigError`` listing every problem."""
+    """Read, expand and validate a config file; raises ``ConfigError`` listing every problem.
+
+    Relative paths in it (state file, templates, CA bundles) are relative to its folder."""
     file = find_config(path)
     name = str(file)
     try:
@@ -322,20 +271,19 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{name}: cannot read the config file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{name}: the config file is not UTF-8 text") from None
-    config = parse_config(text, name)
+    config = parse_config(text, name, folder=file.absolute().parent)
     _warn_if_world_readable(file, config)
     return config
 
 
-# libyaml when the wheel has it: ten times faster on a ten-thousand-user watch list, and
-# its nodes carry the same line marks the error messages use.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_M = TypeVar("_M", bound=BaseModel)
 
 
-def parse_config(text: str, name: str = "<config>") -> Config:
-    config, source = parse_document(text, name, Config)
+def parse_config(text: str, name: str = "<config>", *, folder: Path | None = None) -> Config:
+    """The config in ``text``; ``folder`` is where its relative paths start (None: as given)."""
+    config, document = parse_document(text, name, Config, context={CONFIG_DIR: folder})
     config._source = name
-    config._literal_secrets = [_dotted(p) for p in source.literal_secrets]
+    config._literal_secrets = [dotted(p) for p in document.literal_secrets]
     return config
 
 
@@ -346,32 +294,19 @@ def parse_document(
     *,
     what: str = "configuration",
     expand_env: bool = True,
-) -> tuple[_M, _Source]:
+    context: dict[str, object] | None = None,
+) -> tuple[_M, Document]:
     """Parse a YAML (or JSON) document into ``model``; raise ``ConfigError`` listing every
     problem as ``file:line: key.path: message``. Used for the config file and for the
     simulator's data file (``what="simulator data"``, no ``${ENV}`` expansion)."""
-    source = _Source(name, expand_env=expand_env)
+    document = read_yaml(text, name, what=what, expand_env=expand_env)
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{name}:1: the {what} must be a mapping of keys to values")
+    problems = [document.describe(problem) for problem in document.problems]
     try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark is not None else name
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    if node is None:
-        raise ConfigError(f"{name}: the {what} file is empty")
-    raw = source.build(node)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{name}:1: the {what} file must be a mapping of keys to values")
-    problems = [
-        f"{name}:{source.lines.get(path, '?')}: {_dotted(path)}: environment variable "
-        f"{var} is not set (and has no ${{{var}:-default}})"
-        for path, var in source.missing
-    ]
-    try:
-        config = model.model_validate(raw)
+        config = model.model_validate(document.data, context=context)
     except ValidationError as exc:
-        problems.extend(_format_errors(exc, source))
+        problems.extend(format_errors(exc, document))
         config = None
     if problems or config is None:
         count = len(problems)
@@ -379,32 +314,7 @@ def parse_document(
             f"{name}: {count} problem{'s' if count != 1 else ''} in the {what}",
             problems=problems,
         )
-    return config, source
-
-
-def _format_errors(exc: ValidationError, source: _Source) -> Iterator[str]:
-    missing = {path for path, _ in source.missing}
-    for error in exc.errors(include_url=False, include_input=False):
-        line, dotted = source.line(tuple(error["loc"]))
-        if any(tuple(error["loc"][: len(p)]) == p for p in missing):
-            continue  # already reported as a missing environment variable
-        message = error["msg"].removeprefix("Value error, ")
-        ctx = error.get("ctx") or {}
-        if isinstance(ctx.get("error"), _LocatedProblems):
-            for loc, text in ctx["error"].problems:
-                at, where = source.line((*error["loc"], *loc))
-                yield f"{source.path}:{at if at is not None else '?'}: {where}: {text}"
-            continue
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key {error['loc'][-1]!r}"
-        elif error["type"] == "union_tag_invalid":
-            message = (
-                f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} "
-                f"{ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
-            )
-        elif error["type"] == "union_tag_not_found":
-            message = f"missing {ctx.get('discriminator', 'kind').strip(chr(39))}"
-        yield f"{source.path}:{line if line is not None else '?'}: {dotted}: {message}"
+    return config, document
 
 
 def _warn_if_world_readable(file: Path, config: Config) -> None:

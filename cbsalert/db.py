@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from cbsalert.configpath import resolve
 from cbsalert.errors import StateError, redact
 
 if TYPE_CHECKING:
@@ -224,6 +225,38 @@ def url_secrets(url: str) -> list[str]:
     return [str(password)] if password else []
 
 
+def state_url(url: str, folder: Path | None = None) -> str:
+    """``url`` once it parses and its driver imports, with a relative SQLite file resolved
+    against ``folder`` (the config file's), as every path in a config is.
+
+    The one check of a state URL: ``validate`` (through the config) and every command that
+    opens the store ask the same question, so ``validate`` never passes a URL that
+    ``check`` refuses. Raises ``StateError`` saying what is wrong, never the password.
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise _unusable(url, "not a database URL (like sqlite:///cbsalert.db or "
+                        "postgresql+psycopg://user@host/cbsalert)") from None  # fmt: skip
+    try:
+        parsed.get_dialect().import_dbapi()
+    except exc.NoSuchModuleError:
+        raise _unusable(url, f"unknown database {parsed.drivername!r}") from None
+    except ImportError as error:
+        raise _unusable(url, f"its driver is not installed ({error})") from None
+    file = parsed.database or ""
+    plain_file = file not in ("", ":memory:") and not file.startswith("file:")  # not a URI
+    if parsed.get_backend_name() == "sqlite" and plain_file:
+        resolved = resolve(file, folder)
+        if resolved != file:
+            return parsed.set(database=resolved).render_as_string(hide_password=False)
+    return url
+
+
+def _unusable(url: str, reason: object) -> StateError:
+    return StateError(f"cannot use state database {safe_url(url)}: {reason}")
+
+
 def create_state_engine(url: str) -> Engine:
     """An engine; for SQLite, one whose transactions really are transactions.
 
@@ -232,16 +265,16 @@ def create_state_engine(url: str) -> Engine:
     writes at the same time. We emit BEGIN ourselves (``BEGIN IMMEDIATE`` for writers, see
     ``writer``), so a second writer waits for the busy timeout instead.
     """
+    parsed = make_url(state_url(url))
     try:
-        parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
             _fix_sqlite_transactions(engine)
             event.listen(engine, "do_connect", _create_private_file)
             return engine
         return create_engine(parsed, pool_pre_ping=True)
-    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
-        raise StateError(f"cannot use state database {safe_url(url)}: {error}") from None
+    except exc.ArgumentError as error:
+        raise _unusable(url, error) from None
 
 
 def _fix_sqlite_transactions(engine: Engine) -> None:

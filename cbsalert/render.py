@@ -346,7 +346,9 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
 
 
 def user_path(path: str) -> Path:
-    """A user's template path: ``~`` expanded; relative paths are from the working directory."""
+    """A user's template path, ``~`` expanded. A loaded config's paths are already resolved
+    against its folder (``cbsalert.configpath``); only a config built in code can still
+    hold a relative one, which is then from the working directory."""
     return Path(path).expanduser().absolute()
 
 

@@ -8,8 +8,9 @@ that slept through several firings runs once, not once per firing) and a generou
 Signals are blocked in every thread and taken synchronously by the main thread with
 ``sigtimedwait``, so no handler ever runs in the middle of a lock or a database write:
 
-* SIGHUP reloads the config (so does a changed file, noticed before each run); an invalid
-  new config is logged and the old one kept.
+* SIGHUP reloads the config, in a thread of its own (so does a changed file, noticed
+  before each run); a new config that cannot be used, for any reason, is logged and the
+  old one kept (``cbsalert.reload``).
 * SIGTERM and SIGINT stop scheduling, let the run in progress finish its deliveries (at
   most ``shutdown_timeout_s``), and exit 0. If the run is still going after that (or a
   second signal comes), the process exits anyway: the delivery protocol (see
@@ -19,7 +20,6 @@ Signals are blocked in every thread and taken synchronously by the main thread w
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import signal
@@ -33,12 +33,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from cbsalert import __version__
-from cbsalert.config import Config, cron_trigger, find_config, load_config
+from cbsalert.config import Config, cron_trigger, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
 from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
 from cbsalert.pipeline import RunResult, default_day, run_once
-from cbsalert.render import check_templates
+from cbsalert.reload import Reloader, load_checked
 from cbsalert.report import summary_line
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,8 @@ class Service:
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=config.zone
         )
-        self._stamp = _stamp(path)
         self._lock = threading.Lock()
-        self._reload_lock = threading.Lock()
+        self.reloader = Reloader(path, self._apply, lambda: self.config.secrets())
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
@@ -113,20 +112,8 @@ class Service:
 
     # -- config --------------------------------------------------------------------------------
 
-    def reload(self, reason: str) -> bool:
-        """Load the file again; on any problem keep the config we have."""
-        with self._reload_lock:
-            return self._reload(reason)
-
-    def _reload(self, reason: str) -> bool:
-        self._stamp = _stamp(self.path)
-        try:
-            new = load_checked(self.path)
-        except ConfigError as exc:
-            # Each problem names file:line: key already; one line per event, so join them.
-            detail = "; ".join(exc.problems) or str(exc)
-            log.error("config reload (%s) failed, keeping the previous config: %s", reason, detail)
-            return False
+    def _apply(self, new: Config, reason: str) -> None:
+        """Make a reloaded config the running one (see ``cbsalert.reload``)."""
         setup_logging(secrets=new.secrets())
         with self._lock:
             old, self.config = self.config, new
@@ -135,11 +122,6 @@ class Service:
         if (new.metrics_port, new.metrics_host) != (old.metrics_port, old.metrics_host):
             log.warning("metrics_port or metrics_host changed: restart cbsalert to apply it")
         log.info("config reloaded (%s): %s; next run %s", reason, _describe(new), self.next_run())
-        return True
-
-    def reload_if_changed(self) -> None:
-        if _stamp(self.path) != self._stamp:
-            self.reload("file changed")
 
     # -- one run -------------------------------------------------------------------------------
 
@@ -155,7 +137,7 @@ class Service:
             number = self._runs
         started = time.monotonic()
         try:
-            self.reload_if_changed()
+            self.reloader.reload_if_changed()
             with self._lock:
                 config = self.config
             self._run(config, number, scheduled=scheduled)
@@ -209,6 +191,7 @@ class Service:
         """No new runs; wait up to ``timeout_s`` for the one in progress. True if it ended."""
         with self._lock:
             self._stopping = True
+        self.reloader.stop()
         running = not self._idle.is_set()
         log.info(
             "%s: stopping%s", reason,
@@ -264,7 +247,7 @@ def serve(
             if caught is None:
                 continue
             if caught.si_signo == signal.SIGHUP:
-                service.reload("SIGHUP")
+                service.reloader.request("SIGHUP")
                 continue
             break
         finished = service.stop(_name(caught.si_signo), shutdown_timeout_s)
@@ -278,14 +261,6 @@ def serve(
         return 0
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def load_checked(path: Path) -> Config:
-    """The config, with every template rendered once: a broken template is a config error
-    at start or reload, not a delivery failure at 7 a.m."""
-    config = load_config(path)
-    check_templates(config)
-    return config
 
 
 def scheduled_slot(config: Config, now: datetime) -> str | None:
@@ -355,14 +330,6 @@ def _describe(config: Config) -> str:
         f"{len(config.notifiers)} notifiers, schedule {config.schedule!r} ({config.timezone})"
         + (", heartbeat on" if config.heartbeat_url else "")
     )
-
-
-def _stamp(path: Path) -> str | None:
-    """The file's content hash: mtimes can be too coarse to see a quick second edit."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _name(signo: int) -> str:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cbsalert.cli import app
@@ -47,7 +48,9 @@ def test_version_prints_the_package_version() -> None:
     assert invoke("--version")[1].strip() == f"cbsalert {__version__}"
 
 
-def test_the_example_config_validates(monkeypatch: object) -> None:
+def test_the_example_config_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CBSALERT_SYS_PASSWORD", "Sys-S3cret-pw!")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T1/B1/x")
     code, out, err = invoke("validate", "-c", str(ROOT / "rules.example.yaml"))
     assert code == 0, err
     assert "OK" in out and "6 rules" in out

@@ -198,7 +198,8 @@ def test_a_watched_set_the_user_does_not_have_is_a_check_error_naming_it(
     [error] = result.errors
     assert (error.login, error.operation) == ("acme-fs", "ListBackupSets")
     assert error.message.startswith("set 1687505199600 is not one of acme-fs's backup sets")
-    assert firing(result) == {("missing", "bob", "1")}
+    # bob is judged as usual; acme-fs, not checked, gets the built-in unchecked-user alert
+    assert firing(result) == {("missing", "bob", "1"), ("cbsalert-user-unchecked", "acme-fs", None)}
     assert result.exit_code == 1
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cbsalert.configpath import ConfigPath
 from cbsalert.model import SEVERITY_ORDER, AlertEvent
 
 MessageContext = dict[str, Any]
@@ -80,7 +81,7 @@ class NotifierConfig(BaseModel):
 
     type: str
     group: Literal["digest", "per_alert"] = "digest"
-    template: str | None = None
+    template: ConfigPath | None = None  # relative to the config file's folder
     timeout_s: float = Field(default=10.0, gt=0)
     # A digest lists at most this many alerts; the rest are counted, and `cbsalert alerts`
     # lists them. A first run over thousands of users otherwise posts a hundred Slack

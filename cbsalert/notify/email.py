@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from cbsalert import render
+from cbsalert.configpath import ConfigPath
 from cbsalert.errors import DeliveryError, redact
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
 from cbsalert.safetext import strip_controls
@@ -45,8 +46,8 @@ class EmailConfig(NotifierConfig):
     from_: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
     cc: list[str] = Field(default_factory=list)
-    subject_template: str | None = None
-    ca_bundle: str | None = None  # PEM file of a private CA to trust for the SMTP server
+    subject_template: ConfigPath | None = None
+    ca_bundle: ConfigPath | None = None  # PEM file of a private CA to trust for the SMTP server
 
     @property
     def port(self) -> int:

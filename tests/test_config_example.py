@@ -1,0 +1,45 @@
+"""``rules.example.yaml`` takes every secret from the environment with no default: a
+forgotten ``export`` must fail ``validate``, not pass it with a placeholder password or
+webhook that sends the morning's alerts nowhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cbsalert.cli import app
+from cbsalert.errors import EXIT_CONFIG
+from cbsalert.yamlconf import SECRET_KEYS
+
+EXAMPLE = Path(__file__).parent.parent / "rules.example.yaml"
+SECRETS = {"CBSALERT_SYS_PASSWORD": "Sys-S3cret-pw!",
+           "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T1/B1/s3cr3t"}  # fmt: skip
+
+
+def test_the_example_without_its_secrets_in_the_environment_fails_validate_naming_them() -> None:
+    result = CliRunner().invoke(app, ["validate", "-c", str(EXAMPLE)])
+
+    assert result.exit_code == EXIT_CONFIG, result.output
+    for name in SECRETS:
+        assert f"environment variable {name} is not set" in result.stderr
+
+
+def test_the_example_validates_once_its_secrets_are_exported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+    result = CliRunner().invoke(app, ["validate", "-c", str(EXAMPLE)])
+
+    assert result.exit_code == 0, result.output
+
+
+def test_no_secret_in_the_example_has_a_default_even_where_commented_out() -> None:
+    keys = "|".join(sorted(SECRET_KEYS))
+    lines = re.findall(rf"^\s*#?\s*(?:{keys}):.*$", EXAMPLE.read_text(), re.MULTILINE)
+    assert len(lines) >= 4  # sys_password, webhook_url, token, password, heartbeat_url
+    assert [line for line in lines if ":-" in line] == []
