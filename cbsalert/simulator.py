@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from cbsalert.cbs import READ_OPERATIONS
-from cbsalert.httpserve import QuietHandler
+from cbsalert.httpserve import LoopbackServer, QuietHandler
 
 FaultKind = Literal[
     "500", "502_html", "timeout", "truncated", "data_string", "data_list", "refuse_auth"
@@ -183,8 +183,7 @@ class Simulator:
         self._scripted: list[_Scripted] = []
         self._world = self._resolve(data)
         self._rng = random.Random(data.faults.seed)
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # -- control ------------------------------------------------------------------------
