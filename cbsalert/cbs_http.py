@@ -128,7 +128,7 @@ class Lanes:
         """Send one request on a free lane (``count`` counts it once it has one); raises
         ``CbsUnavailableError``, ``CbsConnectError`` when no connection could be made, or
         ``CbsBadResponseError`` for an answer over the cap. Never logs the body."""
-        shown = shown_url(url)
+        shown = url  # built on base_url, which has no userinfo to hide
         client = await self._free.get()
         count[operation] += 1
         try:
