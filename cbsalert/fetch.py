@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any, TypeVar, cast
 
 from cbsalert.cbs import CbsClient
+from cbsalert.cbs_http import shown_url
 from cbsalert.config import Config, WatchEntry
 from cbsalert.errors import (
     CbsAuthError,
@@ -57,7 +58,7 @@ class FetchResult:
 def make_client(config: Config) -> CbsClient:
     c = config.cbs
     if not c.verify_tls:
-        log.warning("TLS verification of %s is OFF (cbs.verify_tls: false)", c.url)
+        log.warning("TLS verification of %s is OFF (cbs.verify_tls: false)", shown_url(c.url))
     return CbsClient(
         c.url,
         c.sys_user,
