@@ -232,7 +232,10 @@ def _hint_404(base: str) -> str:
 
 
 def _hint_redirect(where: Where) -> str:
-    target = shown_url(str(httpx.URL(where.called).join(where.location or "")))
+    try:
+        target = shown_url(str(httpx.URL(where.called).join(where.location or "")))
+    except (httpx.InvalidURL, TypeError, ValueError):  # the server's header: anything at all
+        return "it redirects to an invalid URL"
     match = re.match(rf"^(.*?){re.escape(API_PATH)}/(?:2/)?\w+\.do$", target)
     if match:
         return f"it redirects to {target}: `cbs.url` should be {match.group(1)}"

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from cbsalert.cbs import CbsClient
 from cbsalert.cli import app
 from cbsalert.config import Config
-from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsConnectError, CbsNotApiError
+from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsConnectError, CbsError, CbsNotApiError
 from cbsalert.fetch import fetch_day
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.simulator import Simulator
@@ -109,6 +109,15 @@ def test_a_redirect_names_where_it_leads(hostile: Callable[..., HostileCbs]) -> 
         f"answered HTTP 301 for {server.url}/obs/api/json/ListBackupJobMode.do: it redirects"
         f" to {target}: `cbs.url` should be https://cbs.example.com:8443"
     )
+
+
+def test_a_redirect_to_a_url_that_is_not_one_is_a_cbs_error_not_a_crash(
+    hostile: Callable[..., HostileCbs],
+) -> None:
+    server = hostile(WORLD)
+    server.script(replace(status(302), headers={"Location": "http://[::1"}))
+    with pytest.raises(CbsError, match="location"):
+        one_call(server.url)
 
 
 def test_https_to_a_plain_http_server_asks_whether_it_speaks_plain_http(
