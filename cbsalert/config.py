@@ -65,7 +65,12 @@ class CbsConfig(_Strict):
     url: str
     sys_user: str = Field(min_length=1)
     sys_password: SecretStr
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0)  # one request, from connecting to its last byte
+    # Short, and a failed connection is retried once at most: a person waiting for `check`
+    # hears that the CBS is down within seconds, not after every retry of every user.
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # The decoded size of one answer (gzip included); a bigger one is that user's check error.
+    max_answer_mb: float = Field(default=50.0, gt=0)
     # The whole fetch of one run, retries included: a CBS slow enough to pass it leaves the
     # users not fetched by then as check errors (exit 1), or the run failed (exit 3).
     deadline_s: float = Field(default=3600.0, gt=0)

@@ -9,7 +9,9 @@
     │   ├── CbsApiError            the CBS answered "Status": "Error"
     │   │   └── CbsAuthError       ... because SysUser/SysPwd is wrong   -> exit 3
     │   ├── CbsUnavailableError    transport error, timeout, 5xx (after retries) -> exit 3
-    │   ├── CbsBadResponseError    not JSON, or JSON of the wrong shape
+    │   │   └── CbsConnectError    no connection at all (refused, DNS, TLS handshake)
+    │   ├── CbsBadResponseError    not JSON, JSON of the wrong shape, or too large
+    │   │   └── CbsNotApiError     not the API answering: an HTTP error page, HTML, not JSON
     │   └── UnknownBackupSetError  a watch entry names a set the user does not have
     ├── StateError                 the state database cannot be used     -> exit 4
     │   └── LockTimeoutError       another run holds the run lock        -> exit 5
@@ -101,8 +103,24 @@ class CbsUnavailableError(CbsError):
     """The CBS could not be reached or kept failing after the retries."""
 
 
+class CbsConnectError(CbsUnavailableError):
+    """No connection could be made (refused, name not resolved, TLS handshake failed).
+
+    The same for every call of a run, whoever it is for: fetch treats it as the CBS's
+    problem, not the user's."""
+
+
 class CbsBadResponseError(CbsError):
     """The CBS answered something that is not the JSON the documents describe."""
+
+
+class CbsNotApiError(CbsBadResponseError):
+    """What answered is not the CBS API: an HTTP status without an API body (404, 403, a
+    redirect), an HTML page, a body that is not JSON. ``http_status`` is the answer's."""
+
+    def __init__(self, operation: str, message: str, http_status: int) -> None:
+        super().__init__(operation, message)
+        self.http_status = http_status
 
 
 class UnknownBackupSetError(CbsError):

@@ -8,8 +8,15 @@ are those of the day (a record of another day is never evidence), at most
 flood of calls on the customer's server.
 
 A user whose calls fail becomes a ``CheckError`` and contributes no findings, so a failed
-fetch is never taken as evidence that a problem is fixed. Wrong system credentials stop
-the whole run at once; so does a CBS that answers no call at all.
+fetch is never taken as evidence that a problem is fixed. Some failures are the CBS's, not
+the users': they stop the whole run (``CbsAuthError``, ``CbsUnavailableError``), and the
+pipeline turns that into exit 3 and the meta-alert:
+
+* wrong system credentials (confirmed by the server);
+* a connection that cannot be made (refused, DNS, TLS) before the CBS has answered once;
+* the first users all failing on the wire (timeouts, 5xx, 404s, HTML pages) before the CBS
+  has answered once in its own JSON;
+* every user failing the same way on the wire (a proxy that 404s one operation).
 """
 
 from __future__ import annotations
@@ -22,8 +29,15 @@ from datetime import date
 from typing import Any, TypeVar, cast
 
 from cbsalert.cbs import CbsClient
+from cbsalert.cbs_http import shown_url
 from cbsalert.config import Config, WatchEntry
-from cbsalert.errors import CbsAuthError, CbsError, CbsUnavailableError
+from cbsalert.errors import (
+    CbsAuthError,
+    CbsConnectError,
+    CbsError,
+    CbsNotApiError,
+    CbsUnavailableError,
+)
 from cbsalert.model import CheckError, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
 from cbsalert.selection import check_watched_sets, newest_per_set, of_the_day
@@ -48,12 +62,14 @@ class FetchResult:
 def make_client(config: Config) -> CbsClient:
     c = config.cbs
     if not c.verify_tls:
-        log.warning("TLS verification of %s is OFF (cbs.verify_tls: false)", c.url)
+        log.warning("TLS verification of %s is OFF (cbs.verify_tls: false)", shown_url(c.url))
     return CbsClient(
         c.url,
         c.sys_user,
         c.sys_password,
         timeout_s=c.timeout_s,
+        connect_timeout_s=c.connect_timeout_s,
+        max_answer_bytes=int(c.max_answer_mb * 1_000_000),
         max_concurrency=c.max_concurrency,
         verify_tls=c.verify_tls,
         ca_bundle=c.ca_bundle,
@@ -83,7 +99,32 @@ class _Fetcher:
         self.day = day
         self.history = history
         self.successes = 0
-        self.unavailable = 0
+        self.wire_failures: list[CbsError] = []
+
+    def cbs_unusable(self, exc: CbsError, give_up: int) -> CbsUnavailableError | None:
+        """Whether this user's failure, with those before it, says the CBS cannot be used.
+
+        Before the CBS has answered once in its own JSON, a refused connection (or a TLS or
+        DNS failure) is the CBS's, whoever met it; so are ``give_up`` users failing on the
+        wire (404, an HTML page, timeouts): a wrong ``cbs.url`` is not N users' problem."""
+        if not isinstance(exc, (CbsUnavailableError, CbsNotApiError)):
+            return None
+        self.wire_failures.append(exc)
+        if self.client.answered:
+            return None
+        if isinstance(exc, CbsConnectError) or len(self.wire_failures) >= give_up:
+            return _unavailable(exc)
+        return None
+
+    def all_failed_alike(self, users: int) -> CbsUnavailableError | None:
+        """Every user failed, all on the wire and all the same way: the CBS (or a proxy in
+        front of it) cannot be used, even if it answered some other call."""
+        failures = self.wire_failures
+        if self.successes or len(failures) != users:
+            return None
+        if len({(f.operation, f.message) for f in failures}) != 1:
+            return None
+        return _unavailable(failures[0])
 
     async def user(self, entry: WatchEntry) -> UserSnapshot:
         login, owner, client = entry.login, entry.owner, self.client
@@ -226,10 +267,9 @@ async def fetch_day(
             except CbsAuthError:
                 raise
             except CbsError as exc:
-                if isinstance(exc, CbsUnavailableError):
-                    fetcher.unavailable += 1
-                    if fetcher.successes == 0 and fetcher.unavailable >= give_up:
-                        raise
+                unusable = fetcher.cbs_unusable(exc, give_up)
+                if unusable is not None:
+                    raise unusable from None
                 log.warning("cannot check %s: %s", entry.login, exc)
                 result.errors.append(CheckError(entry.login, exc.operation, exc.message))
             else:
@@ -247,6 +287,9 @@ async def fetch_day(
     try:
         async with deadline:
             await _first_failure(tasks)
+        unusable = fetcher.all_failed_alike(len(entries))
+        if unusable is not None:
+            raise unusable
     except TimeoutError:
         if not deadline.expired():
             raise
@@ -259,6 +302,12 @@ async def fetch_day(
     result.snapshots.sort(key=lambda s: order[s.login])
     result.errors.sort(key=lambda e: order.get(e.login, 0))
     return result
+
+
+def _unavailable(exc: CbsError) -> CbsUnavailableError:
+    if isinstance(exc, CbsUnavailableError):
+        return exc
+    return CbsUnavailableError(exc.operation, exc.message)
 
 
 def _deadline_passed(config: Config, entries: list[WatchEntry], result: FetchResult) -> None:

@@ -4,8 +4,21 @@ HTTP surface is cbsalert.webserver, which bounds what clients can take."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen queue as deep as the kernel allows.
+
+    The standard backlog of 5 is too shallow for a client that opens its lanes at once (the
+    CBS client opens up to ``cbs.max_concurrency``): while the server thread is busy, the
+    kernel drops the SYNs that do not fit, and each of those clients waits a whole second
+    for the retransmission. The kernel caps the value at ``net.core.somaxconn``.
+    """
+
+    daemon_threads = True
+    request_queue_size = 1024
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
 from cbsalert.errors import ConfigError
-from cbsalert.httpserve import QuietHandler
+from cbsalert.httpserve import LoopbackServer, QuietHandler
 
 FaultKind = Literal[
     "500", "502_html", "timeout", "truncated", "data_string", "data_list", "refuse_auth"
@@ -201,8 +201,7 @@ class Simulator:
         self._scripted: list[_Scripted] = []
         self._world = self._resolve(data)
         self._rng = random.Random(data.faults.seed)
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # -- control ------------------------------------------------------------------------
@@ -316,6 +315,11 @@ class Simulator:
         handler = getattr(self, f"_op_{operation}")
         result: dict[str, Any] = handler(user, params)
         return result
+
+    def send_raw(self, handler: QuietHandler, operation: str, params: dict[str, Any]) -> bool:
+        """A seam for tests' hostile servers (tests/hostile.py): answer one call on the wire
+        yourself and return True. The simulator itself always answers like the CBS."""
+        return False
 
     def _op_ListBackupSets(self, user: SimUser, params: dict[str, Any]) -> dict[str, Any]:
         return _ok([{"ID": s.id, "Name": s.name, "Type": s.type} for s in user.backup_sets])
@@ -524,6 +528,8 @@ class Simulator:
                     time.sleep(latency / 1000)
                 if match is None:
                     self.send_body(404, b"<html><body>404 Not Found</body></html>", "text/html")
+                    return
+                if sim.send_raw(self, operation, params):
                     return
                 fault = sim._take_fault(operation, str(params.get("LoginName", "")))
                 if fault is not None:

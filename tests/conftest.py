@@ -11,6 +11,7 @@ import yaml
 
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink, SmtpSink
+from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"
 
@@ -42,11 +43,7 @@ def make_sim() -> Iterator[Callable[..., Simulator]]:
     started: list[Simulator] = []
 
     def start(data: dict[str, Any] | SimData) -> Simulator:
-        if isinstance(data, dict):
-            data = SimData.model_validate(
-                {"system_password": SYS_PASSWORD, "today": "2026-11-23", **data}
-            )
-        sim = Simulator(data)
+        sim = Simulator(sim_data(data))
         sim.start()
         started.append(sim)
         return sim
@@ -54,6 +51,30 @@ def make_sim() -> Iterator[Callable[..., Simulator]]:
     yield start
     for sim in started:
         sim.stop()
+
+
+def sim_data(data: dict[str, Any] | SimData) -> SimData:
+    """A simulator world from a plain dict, with the tests' system password and day."""
+    if isinstance(data, SimData):
+        return data
+    return SimData.model_validate({"system_password": SYS_PASSWORD, "today": "2026-11-23", **data})
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., HostileCbs]]:
+    """Start hostile CBS servers (tests/hostile.py) over a simulator world given as a dict;
+    all are stopped after the test."""
+    started: list[HostileCbs] = []
+
+    def start(data: dict[str, Any] | SimData) -> HostileCbs:
+        server = HostileCbs(sim_data(data))
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture

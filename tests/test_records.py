@@ -21,7 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
-from cbsalert.cbs import CbsClient, _decode, _record, _records
+from cbsalert.cbs import CbsClient
+from cbsalert.cbs_answer import decode as _decode
+from cbsalert.cbs_answer import record as _record
+from cbsalert.cbs_answer import records as _records
 from cbsalert.errors import CbsApiError, CbsBadResponseError, CbsError
 from cbsalert.records import (
     BackupJob,
@@ -239,13 +242,13 @@ bodies = (
 @given(status=st.sampled_from([200, 201, 204, 302, 400, 404, 408, 429, 500, 502, 503]), body=bodies)
 def test_any_answer_decodes_or_raises_a_cbs_error(status: int, body: bytes) -> None:
     with suppress(CbsError):
-        _decode("Op", httpx.Response(status, content=body))
+        _decode("Op", status, body)
 
 
 def test_absurdly_deep_json_is_a_bad_response_not_a_recursion_error() -> None:
     body = b'{"Status":"OK","Data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     with pytest.raises(CbsBadResponseError, match="not JSON"):
-        _decode("Op", httpx.Response(200, content=body))
+        _decode("Op", 200, body)
 
 
 def test_a_status_error_answer_keeps_message_and_exception_type() -> None:
@@ -254,7 +257,7 @@ def test_a_status_error_answer_keeps_message_and_exception_type() -> None:
         b'"Message":"[UserCacheManager.NoSuchUserExpt] User \'x\' not found."}'
     )
     with pytest.raises(CbsApiError) as caught:
-        _decode("Op", httpx.Response(200, content=body))
+        _decode("Op", 200, body)
     assert caught.value.is_unknown_user
     assert caught.value.expt_type == "c"
 
