@@ -12,13 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from cbsalert.builtin import meta_rule, unchecked_rule
+from cbsalert.catchup import DayEvidence, advance, days_phrase, plan_days
 from cbsalert.config import Config
+from cbsalert.daycheck import DayChecks
 from cbsalert.errors import (
     EXIT_CBS,
     EXIT_OK,
@@ -29,7 +31,6 @@ from cbsalert.errors import (
     redact,
     redact_url,
 )
-from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
@@ -38,17 +39,17 @@ from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 14
-
 
 @dataclass
 class RunResult:
     """What a run did; ``to_json`` is the ``--format json`` document."""
 
-    day: date
+    day: date  # the run's day (yesterday, or --date); the newest of ``days``
     timezone: str
     dry_run: bool
     users_total: int
+    days: list[date] = field(default_factory=list)  # checked, oldest first (catch-up)
+    days_not_checked: list[date] = field(default_factory=list)  # missed, older than the limit
     api_calls: int = 0  # operations asked for; retried attempts are in api_retries
     api_retries: int = 0
     calls_by_operation: dict[str, int] = field(default_factory=dict)
@@ -94,6 +95,8 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.day.isoformat(),
+            "days": [d.isoformat() for d in self.days],
+            "days_not_checked": [d.isoformat() for d in self.days_not_checked],
             "timezone": self.timezone,
             "dry_run": self.dry_run,
             "api_calls": self.api_calls,
@@ -115,11 +118,18 @@ def default_day(config: Config, now: datetime) -> date:
 
 
 def plan_messages(
-    config: Config, events: list[AlertEvent], day: date, now: datetime, unchecked: int = 0
+    config: Config,
+    events: list[AlertEvent],
+    day: date,
+    now: datetime,
+    unchecked: int = 0,
+    days: Sequence[date] = (),
+    not_checked: Sequence[date] = (),
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
     """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
     one message at a time, as the state store writes them. Every message's header says how
-    many watched users were ``unchecked`` in this run."""
+    many watched users were ``unchecked`` in this run, which ``days`` it checked and which
+    missed days it did ``not_checked``."""
     for name, notifier in config.notifiers.items():
         mine = [e for e in events if name in e.notify]
         if not mine:
@@ -127,8 +137,9 @@ def plan_messages(
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
             context = build_context(
-                day, config.timezone, group, now, limit=notifier.max_alerts, unchecked=unchecked
-            )
+                day, config.timezone, group, now, limit=notifier.max_alerts,
+                unchecked=unchecked, days=days, not_checked=not_checked,
+            )  # fmt: skip
             yield name, context, [e.finding.key for e in group]
 
 
@@ -143,7 +154,9 @@ async def run_once(
     clock: Callable[[], float] = time.monotonic,
     slot: str | None = None,
 ) -> RunResult:
-    """Check one day; raises StateError/LockTimeoutError/ConfigError, never for a CBS fault.
+    """Check yesterday (in the config's ``timezone``) and the days missed before it (see
+    ``cbsalert.catchup``), or exactly ``day``; raises StateError/LockTimeoutError/
+    ConfigError, never for a CBS fault.
 
     A real run holds the database's run lock from before the first CBS call to the last
     delivery, so overlapping runs (cron and ``serve``, or two ``serve`` instances) neither
@@ -152,12 +165,13 @@ async def run_once(
     """
     started = clock()
     now = now or datetime.now(UTC)
+    limit = config.catch_up_days if day is None else None  # --date: that day, no catch-up
     day = day or default_day(config, now)
     result = RunResult(day, config.timezone, dry_run, users_total=len(config.watch))
     store = open_store(config.state, auto_upgrade=not dry_run, secrets=config.secrets())
     try:
         if dry_run:
-            await _check(config, store, result, now, progress, clock, plan=None)
+            await _check(config, store, result, now, progress, clock, limit, plan=None)
             return result
         holder = holder_id()
         with store.run_lock(holder, timeout_s=config.lock_timeout_s, ttl_s=config.lock_ttl_s):
@@ -165,9 +179,10 @@ async def run_once(
                 result.skipped = f"another instance already ran the check scheduled for {slot}"
                 return result
             await _check(
-                config, store, result, now, progress, clock,
+                config, store, result, now, progress, clock, limit,
                 plan=lambda events: plan_messages(
-                    config, events, result.day, now, unchecked=result.users_unchecked
+                    config, events, result.day, now, unchecked=result.users_unchecked,
+                    days=result.days or [result.day], not_checked=result.days_not_checked,
                 ),
             )  # fmt: skip
             _deliver(config, store, result, holder, now, notifiers, clock)
@@ -187,36 +202,58 @@ async def _check(
     now: datetime,
     progress: Progress | None,
     clock: Callable[[], float],
+    limit: int | None,
     plan: PlanDeliveries | None,
 ) -> None:
-    """Fetch, evaluate and reconcile; with ``plan`` the outcome is written, else only read."""
-    day = result.day
-    t = clock()
+    """Fetch and evaluate each day due, oldest first, then reconcile them all at once; with
+    ``plan`` the outcome is written, else only read. A day whose fetch finds the CBS
+    unusable ends the fetching: the days after it wait for the next run."""
     logins = [e.login for e in config.watch]
-    history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+    t = clock()
+    through = store.checked_through(logins)
     result.state_s += clock() - t
-    evaluator = Evaluator(config, now, store.stored_keys, clock)
-    fetched = await _fetch(config, day, history, progress, result, evaluator.add)
+    days = plan_days(result.day, logins, through, limit)
+    result.days_not_checked = days.not_checked
+    if days.not_checked:
+        log.warning("the backups of %s were not checked, and will not be: older than "
+                    "catch_up_days (%d)", days_phrase(days.not_checked), limit)  # fmt: skip
+    if days.caught_up:
+        log.info("catching up the backups of %s", days_phrase(days.caught_up))
+    checks = DayChecks(config, store, result, now, progress, days, fetch=_fetch, clock=clock)
+    evidence = []
+    for day in days.days:
+        found = await checks.run(day)
+        if found is None:
+            break
+        evidence.append(found)
+    result.days = [e.day for e in evidence]
     meta, unchecked = meta_rule(config), unchecked_rule(config)
     rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
-    findings: list[Finding] = []
-    if fetched:  # when the CBS is unusable nobody was checked: no user alert moves
-        result.errors = fetched.errors
+    live: list[Finding] = []
+    if not result.fatal:  # the CBS failed this run: no user is told apart from the others
         owners = {e.login: e.owner for e in config.watch}
-        evaluator.add_findings(
-            unchecked.run_findings(day, owners, fetched.errors, fetched.checked_logins)
+        everyone = {login for e in evidence for login in e.checked_logins}
+        live += checks.sift(unchecked.run_findings(result.day, owners, result.errors, everyone))
+    live.append(
+        meta.run_finding(
+            result.day, result.fatal_reason, redact_url(config.cbs.url), checked=result.days,
+            caught_up=days.caught_up, not_checked=days.not_checked, limit=limit or 0,
         )
-        findings = evaluator.finish()
-    result.state_s += evaluator.lookup_s
-    findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
-    checked = fetched.checked_logins if fetched else set()
-    t = clock()
-    result.events = store.reconcile(
-        findings, rules, day=day, now=now, checked_logins=checked,
-        sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
     )  # fmt: skip
-    if plan is not None and fetched:
-        store.record_sets(day, evaluator.sets_seen)
+    if evidence and evidence[-1].day == result.day:
+        last = evidence.pop()
+        evidence.append(replace(last, findings=[*last.findings, *live]))
+    else:
+        evidence.append(DayEvidence(result.day, live))
+    checked = {e.day: e.checked_logins for e in evidence}
+    t = clock()
+    result.events = store.reconcile_days(
+        evidence, rules, now=now, dry_run=plan is None, plan=plan,
+        checked_through=advance(through, days, checked, catch_up=limit is not None),
+    )  # fmt: skip
+    if plan is not None:
+        for day, sets in checks.sets_seen.items():
+            store.record_sets(day, sets)
     result.state_s += clock() - t
 
 
@@ -237,10 +274,16 @@ async def _fetch(
         log.error("%s", result.fatal)
         return None
     finally:
-        result.api_calls = client.total_calls
-        result.api_retries = sum(client.retries.values())
-        result.calls_by_operation = dict(client.calls)
-        result.api_errors_by_operation = dict(client.failures)
+        # Added up over the days of a run (catch-up): one client per day checked.
+        result.api_calls += client.total_calls
+        result.api_retries += sum(client.retries.values())
+        for operation, count in client.calls.items():
+            result.calls_by_operation[operation] = (
+                result.calls_by_operation.get(operation, 0) + count
+            )
+        for operation, count in client.failures.items():
+            failures = result.api_errors_by_operation
+            failures[operation] = failures.get(operation, 0) + count
         await client.aclose()
 
 
