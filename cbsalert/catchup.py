@@ -17,7 +17,7 @@ so newer evidence wins, while the run sends one message per notifier about all o
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from cbsalert.model import AlertEvent, Finding
@@ -129,6 +129,21 @@ class DayEvidence:
     findings: Sequence[Finding]
     checked_logins: Collection[str] = frozenset()
     sets_on_cbs: Mapping[str, Collection[str]] = field(default_factory=dict)
+
+
+def with_run_findings(
+    days: Sequence[DayEvidence], day: date, findings: Sequence[Finding]
+) -> list[DayEvidence]:
+    """The days' evidence with the run's own findings (the built-in alerts, whose evidence
+    is the run) added to the run's ``day``: to its evidence, or as a day of their own when
+    it was not checked (the CBS could not be used)."""
+    out = list(days)
+    if out and out[-1].day == day:
+        last = out.pop()
+        out.append(replace(last, findings=[*last.findings, *findings]))
+    else:
+        out.append(DayEvidence(day, findings))
+    return out
 
 
 def reconcile_days(

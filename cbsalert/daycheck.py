@@ -10,13 +10,14 @@ alert is not stored yet).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from cbsalert.catchup import DayEvidence, DayPlan
+from cbsalert.catchup import DayEvidence, DayPlan, days_phrase
 from cbsalert.config import Config
 from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress
@@ -25,6 +26,8 @@ from cbsalert.state import StateStore
 
 if TYPE_CHECKING:
     from cbsalert.pipeline import RunResult
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 14  # days of sets seen that count as a user's sets on an old server
 
@@ -66,6 +69,28 @@ class DayChecks:
         self.fired: set[str] = set()
         self.seen: dict[str, dict[str, str]] = {}
         self.sets_seen: dict[date, dict[str, dict[str, str]]] = {}  # to record, per day
+
+    async def run_all(self) -> list[DayEvidence]:
+        """Every day of the plan, oldest first, until one finds the CBS unusable: the days
+        after it wait for the next run."""
+        plan = self.plan
+        if plan.not_checked:
+            log.warning("the backups of %s were not checked, and will not be: older than "
+                        "catch_up_days", days_phrase(plan.not_checked))  # fmt: skip
+        if plan.caught_up:
+            log.info("catching up the backups of %s", days_phrase(plan.caught_up))
+        evidence: list[DayEvidence] = []
+        for day in plan.days:
+            found = await self.run(day)
+            if found is None:
+                break
+            evidence.append(found)
+        return evidence
+
+    def record_sets(self) -> None:
+        """Remember the sets seen on each day checked (``StateStore.record_sets``)."""
+        for day, sets in self.sets_seen.items():
+            self.store.record_sets(day, sets)
 
     def stored_keys(self, keys: Collection[str]) -> set[str]:
         return self.store.stored_keys(keys) | (set(keys) & self.fired)

@@ -13,12 +13,12 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from cbsalert.builtin import meta_rule, unchecked_rule
-from cbsalert.catchup import DayEvidence, advance, days_phrase, plan_days
+from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
 from cbsalert.errors import (
@@ -214,18 +214,8 @@ async def _check(
     result.state_s += clock() - t
     days = plan_days(result.day, logins, through, limit)
     result.days_not_checked = days.not_checked
-    if days.not_checked:
-        log.warning("the backups of %s were not checked, and will not be: older than "
-                    "catch_up_days (%d)", days_phrase(days.not_checked), limit)  # fmt: skip
-    if days.caught_up:
-        log.info("catching up the backups of %s", days_phrase(days.caught_up))
     checks = DayChecks(config, store, result, now, progress, days, fetch=_fetch, clock=clock)
-    evidence = []
-    for day in days.days:
-        found = await checks.run(day)
-        if found is None:
-            break
-        evidence.append(found)
+    evidence = await checks.run_all()
     result.days = [e.day for e in evidence]
     meta, unchecked = meta_rule(config), unchecked_rule(config)
     rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
@@ -240,20 +230,14 @@ async def _check(
             caught_up=days.caught_up, not_checked=days.not_checked, limit=limit or 0,
         )
     )  # fmt: skip
-    if evidence and evidence[-1].day == result.day:
-        last = evidence.pop()
-        evidence.append(replace(last, findings=[*last.findings, *live]))
-    else:
-        evidence.append(DayEvidence(result.day, live))
     checked = {e.day: e.checked_logins for e in evidence}
     t = clock()
     result.events = store.reconcile_days(
-        evidence, rules, now=now, dry_run=plan is None, plan=plan,
-        checked_through=advance(through, days, checked, catch_up=limit is not None),
+        with_run_findings(evidence, result.day, live), rules, now=now, dry_run=plan is None,
+        plan=plan, checked_through=advance(through, days, checked, catch_up=limit is not None),
     )  # fmt: skip
     if plan is not None:
-        for day, sets in checks.sets_seen.items():
-            store.record_sets(day, sets)
+        checks.record_sets()
     result.state_s += clock() - t
 
 

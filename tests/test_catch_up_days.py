@@ -14,17 +14,20 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
 from cbsalert.builtin import META_RULE_ID, UNCHECKED_RULE_ID
-from cbsalert.config import Config
+from cbsalert.config import Config, load_config
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
+from cbsalert.metrics import Metrics
 from cbsalert.pipeline import RunResult, run_once
+from cbsalert.scheduler import Service
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store
-from tests.conftest import SYS_PASSWORD, config_dict
+from tests.conftest import SYS_PASSWORD, config_dict, write_config
 
 FIRST = date(2026, 11, 16)
 OK, FAIL = "BS_STOP_SUCCESS", "BS_STOP_BY_SYSTEM_ERROR"
@@ -282,3 +285,29 @@ def test_check_date_checks_exactly_that_day_and_dry_run_writes_nothing(
 
     real = run(config, 4)  # the dry run recorded nothing: the days are still due
     assert real.days == [day(2), day(3), day(4)] and len(slack.messages) == 1
+
+
+def test_serve_catches_up_as_check_does(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    """``serve``'s runs take the real clock: the world is laid out around today."""
+    now = datetime.now(UTC)
+    yesterday = now.astimezone(ZoneInfo("Europe/Amsterdam")).date() - timedelta(days=1)
+    missed = yesterday - timedelta(days=2)
+    job = {"set": "1", "start": f"{missed} 22:00:00", "end": f"{missed} 22:20:00",
+           "status": FAIL}  # fmt: skip
+    docs = {"login": "obm", "backup_sets": [{"id": "1", "name": "Docs"}], "jobs": [job]}
+    sim = make_sim({"users": [docs]})
+    raw = config_dict(
+        sim.url, tmp_path, rules=[{"id": "failed", "kind": "backup_status", "notify": ["ops"]}],
+        notifiers={"ops": {"type": "slack", "webhook_url": slack.url}},
+    )  # fmt: skip
+    path = write_config(tmp_path / "cbsalert.yaml", raw)
+    config = load_config(path)
+    asyncio.run(run_once(config, now=now - timedelta(days=3)))  # the last run, 3 days ago
+
+    Service(path, config, Metrics()).run_scheduled(scheduled=False)
+
+    [message] = slack.messages
+    assert f"backups of {missed}" in about(message, "Docs", "— new")
+    assert f"{missed} to {yesterday}" in json.dumps(message["blocks"][:2])
