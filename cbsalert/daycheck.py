@@ -72,7 +72,11 @@ class DayChecks:
 
     async def run_all(self) -> list[DayEvidence]:
         """Every day of the plan, oldest first, until one finds the CBS unusable: the days
-        after it wait for the next run."""
+        after it wait for the next run.
+
+        Catching up is not allowed to take a slow CBS's whole night: once the missed days
+        have taken ``cbs.deadline_s``, the rest of them wait for the next run, and the
+        run's own day is checked (within its own ``cbs.deadline_s``, as always)."""
         plan = self.plan
         if plan.not_checked:
             log.warning("the backups of %s were not checked, and will not be: older than "
@@ -80,7 +84,12 @@ class DayChecks:
         if plan.caught_up:
             log.info("catching up the backups of %s", days_phrase(plan.caught_up))
         evidence: list[DayEvidence] = []
+        started = self.clock()
         for day in plan.days:
+            if day in plan.caught_up and self.clock() - started >= self.config.cbs.deadline_s:
+                log.warning("catching up took cbs.deadline_s: the backups of %s wait for the "
+                            "next run", day)  # fmt: skip
+                continue
             found = await self.run(day)
             if found is None:
                 break

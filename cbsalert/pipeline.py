@@ -227,7 +227,7 @@ async def _check(
     live.append(
         meta.run_finding(
             result.day, result.fatal_reason, redact_url(config.cbs.url), checked=result.days,
-            caught_up=days.caught_up, not_checked=days.not_checked, limit=limit or 0,
+            caught_up=result.days[:-1], not_checked=days.not_checked, limit=limit or 0,
         )
     )  # fmt: skip
     checked = {e.day: e.checked_logins for e in evidence}

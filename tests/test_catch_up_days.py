@@ -311,3 +311,22 @@ def test_serve_catches_up_as_check_does(
     [message] = slack.messages
     assert f"backups of {missed}" in about(message, "Docs", "— new")
     assert f"{missed} to {yesterday}" in json.dumps(message["blocks"][:2])
+
+
+def test_catching_up_stops_after_deadline_s_and_yesterday_is_checked_anyway(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    sim = make_sim(world(user("obm", docs=(2,))))
+    config = make_config(sim, slack, tmp_path, cbs={"deadline_s": 3600})
+    run(config, 0)
+    # A slow CBS: each call answered takes ten minutes on the run's clock, so one missed
+    # day (7 calls) is more than the deadline.
+    slow = run(config, 3, clock=lambda: sim.count() * 600.0)
+    assert slow.days == [day(1), day(3)]  # day 2 waits for the next run
+    assert slow.reported == []
+
+    after = run(config, 4)
+    assert after.days == [day(2), day(3), day(4)]
+    assert changes(after) == [
+        ("failed", "Docs", "new", str(day(2))), ("failed", "Docs", "resolved", str(day(3))),
+    ]  # fmt: skip
