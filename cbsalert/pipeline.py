@@ -1,5 +1,8 @@
 """One run: config -> fetch -> evaluate -> reconcile with state -> render -> deliver -> record.
 
+A run checks yesterday and, oldest first, the days it missed before it (``catchup``), each
+fetched and evaluated on its own (``daycheck``) and all reconciled in one go.
+
 ``run_once`` is the only way a check happens: ``check``, ``serve`` and ``demo`` all call it.
 The order of writes is what makes a crash harmless: alert transitions and the pending
 delivery rows they imply are committed together, *then* each message is sent and marked.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
@@ -261,14 +264,14 @@ async def _fetch(
         # Added up over the days of a run (catch-up): one client per day checked.
         result.api_calls += client.total_calls
         result.api_retries += sum(client.retries.values())
-        for operation, count in client.calls.items():
-            result.calls_by_operation[operation] = (
-                result.calls_by_operation.get(operation, 0) + count
-            )
-        for operation, count in client.failures.items():
-            failures = result.api_errors_by_operation
-            failures[operation] = failures.get(operation, 0) + count
+        _add_counts(result.calls_by_operation, client.calls)
+        _add_counts(result.api_errors_by_operation, client.failures)
         await client.aclose()
+
+
+def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, count in more.items():
+        counts[key] = counts.get(key, 0) + count
 
 
 def _deliver(

@@ -14,6 +14,9 @@ The state change and the messages it owes are written in one transaction before 
 is sent, so a run killed at any point loses nothing; at worst the message that was being
 sent goes out twice. ``reconcile(..., dry_run=True)`` reads the same and writes nothing.
 
+Each watched user's last day checked in full (``checked_through``, for catching up missed
+days, see ``cbsalert.catchup``) is written in the same transaction as the alert changes.
+
 Tables live in ``cbsalert.db``; the decisions in ``cbsalert.reconcile`` (pure); the run
 lock in ``cbsalert.runlock`` and the delivery queue in ``cbsalert.outbox``, both parts of
 ``StateStore``.
