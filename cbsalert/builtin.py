@@ -16,10 +16,11 @@ reaches the CBS, or checks the user, resolves them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import ClassVar, Literal, TypeVar
 
+from cbsalert.catchup import days_phrase
 from cbsalert.config import Config, MetaAlert
 from cbsalert.model import CheckError, Finding, UserSnapshot
 from cbsalert.rules import RuleBase
@@ -38,13 +39,41 @@ class CbsUnreachableRule(RuleBase):
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []
 
-    def run_finding(self, day: date, problem: str | None, url: str) -> Finding:
-        """Firing with the reason when ``problem`` is set; clear when the CBS answered."""
-        summary = (
-            f"cbsalert cannot reach the CBS at {url}: {problem}. No backup was checked."
-            if problem
-            else f"cbsalert can reach the CBS at {url} again."
-        )
+    def run_finding(
+        self,
+        day: date,
+        problem: str | None,
+        url: str,
+        *,
+        checked: Sequence[date] = (),
+        caught_up: Sequence[date] = (),
+        not_checked: Sequence[date] = (),
+        limit: int = 0,
+    ) -> Finding:
+        """Firing with the reason when ``problem`` is set; clear when the CBS answered.
+
+        The days say what the outage cost: ``checked`` the days checked before the CBS
+        failed; ``caught_up`` the missed days checked now, ``not_checked`` the ones given up
+        (older than ``catch_up_days``, ``limit``), so the "reachable again" message names
+        the days nobody looked at."""
+        if problem:
+            summary = f"cbsalert cannot reach the CBS at {url}: {problem}. " + (
+                f"Only the backups of {days_phrase(checked)} were checked."
+                if checked
+                else "No backup was checked."
+            )
+        else:
+            summary = f"cbsalert can reach the CBS at {url} again."
+            if caught_up:
+                summary += (
+                    f" The backups of {days_phrase(caught_up)}, not checked before, are "
+                    "checked now."
+                )
+            if not_checked:
+                summary += (
+                    f" The backups of {days_phrase(not_checked)} were not checked "
+                    f"(catch_up_days: {limit}); cbsalert check --date DAY checks one by hand."
+                )
         return Finding(
             rule=self.id,
             kind=self.kind,
@@ -74,17 +103,24 @@ class UserUncheckedRule(RuleBase):
         checked: Collection[str],
     ) -> list[Finding]:
         """Per watched user (``owners``: login -> owner, in watch order): firing with the
-        first error of a user that could not be checked, clear for one that was checked."""
+        first error of a user that could not be checked, clear for one that was checked
+        (on every day it was due). An error of a day other than ``day`` (a day caught up)
+        names it."""
         problems: dict[str, str] = {}
         for error in errors:
-            problems.setdefault(error.login, one_line(f"{error.operation}: {error.message}"))
+            on = f" of {error.day}" if error.day not in (None, day) else ""
+            problems.setdefault(
+                error.login,
+                f"(none of its backups{on} were checked): "
+                + one_line(f"{error.operation}: {error.message}"),
+            )
         out = []
         for login, owner in owners.items():
             problem = problems.get(login)
             if problem is None and login not in checked:
                 continue
             summary = (
-                f"cbsalert could not check {login} (none of its backups were checked): {problem}"
+                f"cbsalert could not check {login} {problem}"
                 if problem is not None
                 else f"cbsalert can check {login} again."
             )

@@ -147,6 +147,9 @@ class Config(_Strict):
     notifiers: dict[str, AnyNotifier] = Field(default_factory=dict)
     max_attempts: int = Field(default=5, ge=1, le=100)
     retention_days: int = Field(default=90, ge=1)
+    # Days before yesterday a run also checks when they were missed (an outage of the CBS
+    # or of cbsalert, a user that could not be checked); 0: yesterday only.
+    catch_up_days: int = Field(default=3, ge=0, le=31)
     lock_timeout_s: float = Field(default=60.0, ge=0)
     # A run killed on another host holds the lock until it expires; its heartbeat renews it.
     lock_ttl_s: float = Field(default=60.0, ge=1)

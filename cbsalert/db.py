@@ -168,6 +168,16 @@ class SeenSet(Base):
     last_seen: Mapped[date] = mapped_column(Date)
 
 
+class CheckedDay(Base):
+    """A watched user's last day checked in full: every day up to it was checked (or given
+    up as older than ``catch_up_days``). A run catches up the days after it."""
+
+    __tablename__ = "checked_days"
+    login: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class RunLock(Base):
     """One row per lock name; claimed by a conditional UPDATE, so it works on any backend."""
 
@@ -332,7 +342,7 @@ def migrations_dir() -> Path:
 # The newest revision in migrations/versions; tests/test_state.py checks it against Alembic.
 # Knowing it here lets every run see that the schema is current without importing Alembic
 # (11 MB of a check's memory, and a tenth of a second).
-HEAD_REVISION = "0005_carried_jobs"
+HEAD_REVISION = "0006_checked_days"
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

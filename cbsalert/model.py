@@ -85,14 +85,16 @@ class UserSnapshot:
 
 @dataclass(frozen=True)
 class CheckError:
-    """A user that could not be checked; never evidence that anything is fixed."""
+    """A user that could not be checked (for ``day``, when the run knows which); never
+    evidence that anything is fixed."""
 
     login: str
     operation: str
     message: str
+    day: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "day": self.day.isoformat() if self.day else None}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """One run: config -> fetch -> evaluate -> reconcile with state -> render -> deliver -> record.
 
+A run checks yesterday and, oldest first, the days it missed before it (``catchup``), each
+fetched and evaluated on its own (``daycheck``) and all reconciled in one go.
+
 ``run_once`` is the only way a check happens: ``check``, ``serve`` and ``demo`` all call it.
 The order of writes is what makes a crash harmless: alert transitions and the pending
 delivery rows they imply are committed together, *then* each message is sent and marked.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
@@ -20,8 +23,10 @@ from typing import Any, get_args
 from cbsalert.builtin import meta_rule, unchecked_rule
 from cbsalert.carryover import CarryOver
 from cbsalert.carrystore import CarriedJobs
+from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
+from cbsalert.daycheck import DayChecks
 from cbsalert.errors import (
     EXIT_CBS,
     EXIT_OK,
@@ -32,7 +37,6 @@ from cbsalert.errors import (
     redact,
     redact_url,
 )
-from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
@@ -41,17 +45,17 @@ from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 14
-
 
 @dataclass
 class RunResult:
     """What a run did; ``to_json`` is the ``--format json`` document."""
 
-    day: date
+    day: date  # the run's day (yesterday, or --date); the newest of ``days``
     timezone: str
     dry_run: bool
     users_total: int
+    days: list[date] = field(default_factory=list)  # checked, oldest first (catch-up)
+    days_not_checked: list[date] = field(default_factory=list)  # missed, older than the limit
     api_calls: int = 0  # operations asked for; retried attempts are in api_retries
     api_retries: int = 0
     calls_by_operation: dict[str, int] = field(default_factory=dict)
@@ -97,6 +101,8 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.day.isoformat(),
+            "days": [d.isoformat() for d in self.days],
+            "days_not_checked": [d.isoformat() for d in self.days_not_checked],
             "timezone": self.timezone,
             "dry_run": self.dry_run,
             "api_calls": self.api_calls,
@@ -118,11 +124,18 @@ def default_day(config: Config, now: datetime) -> date:
 
 
 def plan_messages(
-    config: Config, events: list[AlertEvent], day: date, now: datetime, unchecked: int = 0
+    config: Config,
+    events: list[AlertEvent],
+    day: date,
+    now: datetime,
+    unchecked: int = 0,
+    days: Sequence[date] = (),
+    not_checked: Sequence[date] = (),
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
     """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
     one message at a time, as the state store writes them. Every message's header says how
-    many watched users were ``unchecked`` in this run."""
+    many watched users were ``unchecked`` in this run, which ``days`` it checked and which
+    missed days it did ``not_checked``."""
     for name, notifier in config.notifiers.items():
         mine = [e for e in events if name in e.notify]
         if not mine:
@@ -130,8 +143,9 @@ def plan_messages(
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
             context = build_context(
-                day, config.timezone, group, now, limit=notifier.max_alerts, unchecked=unchecked
-            )
+                day, config.timezone, group, now, limit=notifier.max_alerts,
+                unchecked=unchecked, days=days, not_checked=not_checked,
+            )  # fmt: skip
             yield name, context, [e.finding.key for e in group]
 
 
@@ -146,7 +160,9 @@ async def run_once(
     clock: Callable[[], float] = time.monotonic,
     slot: str | None = None,
 ) -> RunResult:
-    """Check one day; raises StateError/LockTimeoutError/ConfigError, never for a CBS fault.
+    """Check yesterday (in the config's ``timezone``) and the days missed before it (see
+    ``cbsalert.catchup``), or exactly ``day``; raises StateError/LockTimeoutError/
+    ConfigError, never for a CBS fault.
 
     A real run holds the database's run lock from before the first CBS call to the last
     delivery, so overlapping runs (cron and ``serve``, or two ``serve`` instances) neither
@@ -155,12 +171,13 @@ async def run_once(
     """
     started = clock()
     now = now or datetime.now(UTC)
+    limit = config.catch_up_days if day is None else None  # --date: that day, no catch-up
     day = day or default_day(config, now)
     result = RunResult(day, config.timezone, dry_run, users_total=len(config.watch))
     store = open_store(config.state, auto_upgrade=not dry_run, secrets=config.secrets())
     try:
         if dry_run:
-            await _check(config, store, result, now, progress, clock, plan=None)
+            await _check(config, store, result, now, progress, clock, limit, plan=None)
             return result
         holder = holder_id()
         with store.run_lock(holder, timeout_s=config.lock_timeout_s, ttl_s=config.lock_ttl_s):
@@ -168,9 +185,10 @@ async def run_once(
                 result.skipped = f"another instance already ran the check scheduled for {slot}"
                 return result
             await _check(
-                config, store, result, now, progress, clock,
+                config, store, result, now, progress, clock, limit,
                 plan=lambda events: plan_messages(
-                    config, events, result.day, now, unchecked=result.users_unchecked
+                    config, events, result.day, now, unchecked=result.users_unchecked,
+                    days=result.days or [result.day], not_checked=result.days_not_checked,
                 ),
             )  # fmt: skip
             _deliver(config, store, result, holder, now, notifiers, clock)
@@ -190,47 +208,56 @@ async def _check(
     now: datetime,
     progress: Progress | None,
     clock: Callable[[], float],
+    limit: int | None,
     plan: PlanDeliveries | None,
 ) -> None:
-    """Fetch, evaluate and reconcile; with ``plan`` the outcome is written, else only read."""
-    day = result.day
-    t = clock()
+    """Fetch and evaluate each day due, oldest first, then reconcile them all at once; with
+    ``plan`` the outcome is written, else only read. A day whose fetch finds the CBS
+    unusable ends the fetching: the days after it wait for the next run."""
     logins = [e.login for e in config.watch]
-    history = store.seen_sets(logins, day - timedelta(days=HISTORY_DAYS))
+    t = clock()
+    through = store.checked_through(logins)
     carried = CarriedJobs(store)
-    carry = CarryOver(config, day, now, carried.load())
+    carry = CarryOver(config, result.day, now, carried.load())
     result.state_s += clock() - t
-    evaluator = Evaluator(config, now, store.stored_keys, clock)
-    fetched = await _fetch(
-        config, day, history, progress, result, carry.watch(evaluator.add), carry.judge
-    )
+    days = plan_days(result.day, logins, through, limit)
+    result.days_not_checked = days.not_checked
+    checks = DayChecks(
+        config, store, result, now, progress, days, fetch=_fetch, clock=clock,
+        watch=carry.watch, then=carry.judge,
+    )  # fmt: skip
+    evidence = await checks.run_all()
+    result.days = [e.day for e in evidence]
     meta, unchecked = meta_rule(config), unchecked_rule(config)
     rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
-    findings: list[Finding] = []
-    if fetched:  # when the CBS is unusable nobody was checked: no user alert moves
-        result.errors = fetched.errors
+    live: list[Finding] = []
+    if not result.fatal:  # the CBS failed this run: no user is told apart from the others
         owners = {e.login: e.owner for e in config.watch}
-        evaluator.add_findings(
-            unchecked.run_findings(day, owners, fetched.errors, fetched.checked_logins)
+        everyone = {login for e in evidence for login in e.checked_logins}
+        live += checks.sift(unchecked.run_findings(result.day, owners, result.errors, everyone))
+    live.append(
+        meta.run_finding(
+            result.day, result.fatal_reason, redact_url(config.cbs.url), checked=result.days,
+            caught_up=result.days[:-1], not_checked=days.not_checked, limit=limit or 0,
         )
-        findings = evaluator.finish()
+    )  # fmt: skip
+    if not result.fatal:
         # a carried job not judged yet is its user's check error (exit 1), not an unchecked
         # user: the user's own day was checked
         result.errors.extend(carry.errors)
-    findings.extend(carry.findings)
-    result.state_s += evaluator.lookup_s
-    findings.append(meta.run_finding(day, result.fatal_reason, redact_url(config.cbs.url)))
-    checked = fetched.checked_logins if fetched else set()
+    live += carry.findings  # verdicts on jobs of earlier days, announced today
+    checked = {e.day: e.checked_logins for e in evidence}
     t = clock()
-    if plan is not None and fetched:
+    if plan is not None and evidence:
         carried.remember(carry.running)  # before the alerts: a killed run forgets none
-    result.events = store.reconcile(
-        findings, rules, day=day, now=now, checked_logins=checked,
-        sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
+    result.events = store.reconcile_days(
+        with_run_findings(evidence, result.day, live), rules, now=now, dry_run=plan is None,
+        plan=plan, checked_through=advance(through, days, checked, catch_up=limit is not None),
     )  # fmt: skip
-    if plan is not None and fetched:
-        store.record_sets(day, evaluator.sets_seen)
-        carried.forget(carry.done)  # after the verdicts are stored
+    if plan is not None:
+        checks.record_sets()
+        if evidence:
+            carried.forget(carry.done)  # after the verdicts are stored
     result.state_s += clock() - t
 
 
@@ -256,11 +283,17 @@ async def _fetch(
         log.error("%s", result.fatal)
         return None
     finally:
-        result.api_calls = client.total_calls
-        result.api_retries = sum(client.retries.values())
-        result.calls_by_operation = dict(client.calls)
-        result.api_errors_by_operation = dict(client.failures)
+        # Added up over the days of a run (catch-up): one client per day checked.
+        result.api_calls += client.total_calls
+        result.api_retries += sum(client.retries.values())
+        _add_counts(result.calls_by_operation, client.calls)
+        _add_counts(result.api_errors_by_operation, client.failures)
         await client.aclose()
+
+
+def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, count in more.items():
+        counts[key] = counts.get(key, 0) + count
 
 
 def _deliver(

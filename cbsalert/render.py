@@ -42,6 +42,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from cbsalert.catchup import days_phrase
 from cbsalert.errors import ConfigError
 from cbsalert.safetext import strip_controls
 
@@ -174,6 +175,12 @@ def unchecked_phrase(counts: dict[str, int]) -> str:
     ``get``: a message stored by an older cbsalert has no such count."""
     count = counts.get("unchecked") or 0
     return f"{plural(count, 'user')} not checked" if count else ""
+
+
+def run_days(run: dict[str, Any]) -> str:
+    """The days a message's run checked: ``2026-11-22``, ``2026-11-20 to 2026-11-22``.
+    ``get``: a message stored by an older cbsalert has only ``date``."""
+    return days_phrase(run.get("days") or [run["date"]])
 
 
 def set_label(alert: dict[str, Any]) -> str:
@@ -330,6 +337,7 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
         localtime=_localtime,
         span=_span,
         counts=counts_phrase,
+        days=days_phrase,
         unchecked=unchecked_phrase,
         setlabel=set_label,
         hint=hint,

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from cbsalert.catchup import days_phrase
 from cbsalert.pipeline import RunResult
 from cbsalert.render import format_span, plural
 from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who
@@ -23,7 +24,10 @@ _STATE_LABEL = {
 }
 
 
-def alerts_table(alerts: list[dict[str, Any]], title: str, zone: str) -> Table:
+def alerts_table(
+    alerts: list[dict[str, Any]], title: str, zone: str, *, show_day: bool = False
+) -> Table:
+    """``show_day``: the run checked several days (it caught up), so each alert says which."""
     table = record_table(title, "Alert", "Backup")
     for alert in alerts:
         severity = alert["severity"]
@@ -32,6 +36,7 @@ def alerts_table(alerts: list[dict[str, Any]], title: str, zone: str) -> Table:
             text(severity, "green" if resolved else _SEVERITY_STYLE.get(severity, "")),
             _STATE_LABEL.get(alert["state"], alert["state"]),
             "silenced" if alert.get("silenced") else None,
+            alert["date"] if show_day else None,
         )
         counts = None
         if alert.get("errors") is not None or alert.get("warnings") is not None:
@@ -45,16 +50,25 @@ def alerts_table(alerts: list[dict[str, Any]], title: str, zone: str) -> Table:
 def print_run(console: Console, result: RunResult) -> None:
     alerts = [e.to_dict() for e in result.reported]
     mode = " (dry run: nothing sent, nothing recorded)" if result.dry_run else ""
-    title = f"Backups of {result.day.isoformat()} ({result.timezone}){mode}"
+    title = f"Backups of {_days(result)} ({result.timezone}){mode}"
     if alerts:
-        console.print(alerts_table(alerts, title, result.timezone))
+        several = len(result.days) > 1
+        console.print(alerts_table(alerts, title, result.timezone, show_day=several))
     else:
         print_line(console, title, "bold")
         print_line(console, "No alerts: every checked backup looks fine.", "green")
+    if result.days_not_checked:
+        print_line(
+            console,
+            f"Not checked: the backups of {days_phrase(result.days_not_checked)} (missed "
+            "days older than catch_up_days; `cbsalert check --date DAY` checks one).",
+            "yellow",
+        )
     if result.errors:
         errors = record_table("Users that could not be checked", "Login", "What failed")
         for error in result.errors:
-            errors.add_row(text(error.login), lines(error.operation, error.message, sep=": "))
+            day = str(error.day) if error.day and len(result.days) > 1 else None
+            errors.add_row(lines(error.login, day), lines(error.operation, error.message, sep=": "))
         console.print(errors)
     if result.fatal:
         print_line(console, result.fatal, "bold red")
@@ -64,7 +78,7 @@ def print_run(console: Console, result: RunResult) -> None:
 def summary_line(result: RunResult) -> str:
     counts = result.counts()
     parts = [
-        f"checked {result.users_checked}/{result.users_total} users for {result.day.isoformat()}",
+        f"checked {result.users_checked}/{result.users_total} users for {_days(result)}",
         f"alerts: {counts['new']} new, "
         + (f"{counts['escalated']} got worse, " if counts["escalated"] else "")
         + (f"{counts['unsilenced']} after a silence, " if counts["unsilenced"] else "")
@@ -78,3 +92,8 @@ def summary_line(result: RunResult) -> str:
         )
     parts.append(f"{result.duration_s:.1f}s")
     return "; ".join(parts)
+
+
+def _days(result: RunResult) -> str:
+    """The days the run checked (several when it caught up), else the day it was for."""
+    return days_phrase(result.days or [result.day])

@@ -157,7 +157,8 @@ class Service:
         log.info("run %d started: checking %s for %d users", number, day, len(config.watch))
         started = time.monotonic()
         try:
-            result = asyncio.run(run_once(config, day=day, now=now, slot=slot))
+            # No day: yesterday, and the days missed before it (catch-up), as `check` does.
+            result = asyncio.run(run_once(config, now=now, slot=slot))
         except LockTimeoutError as exc:
             # With two instances on one database, the other one is doing this run.
             log.info("run %d skipped: %s", number, redact(str(exc), config.secrets()))

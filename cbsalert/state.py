@@ -14,6 +14,9 @@ The state change and the messages it owes are written in one transaction before 
 is sent, so a run killed at any point loses nothing; at worst the message that was being
 sent goes out twice. ``reconcile(..., dry_run=True)`` reads the same and writes nothing.
 
+Each watched user's last day checked in full (``checked_through``, for catching up missed
+days, see ``cbsalert.catchup``) is written in the same transaction as the alert changes.
+
 Tables live in ``cbsalert.db``; the decisions in ``cbsalert.reconcile`` (pure); the run
 lock in ``cbsalert.runlock`` and the delivery queue in ``cbsalert.outbox``, both parts of
 ``StateStore``.
@@ -32,11 +35,21 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cbsalert import db
-from cbsalert.db import Alert, Delivery, DeliveryAlert, RunSlot, SeenSet, Silence, Transition
+from cbsalert.catchup import DayEvidence, reconcile_days
+from cbsalert.db import (
+    Alert,
+    CheckedDay,
+    Delivery,
+    DeliveryAlert,
+    RunSlot,
+    SeenSet,
+    Silence,
+    Transition,
+)
 from cbsalert.errors import StateError, UsageError
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.outbox import DeliveryPlan, Outbox, OwedDelivery, PlanDeliveries
-from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot, reconcile_findings
+from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot
 from cbsalert.rules import RuleBase
 from cbsalert.runlock import RunLocks, holder_id
 from cbsalert.storage import CHUNK, chunks, iso, rowcount
@@ -74,35 +87,47 @@ class StateStore(RunLocks, Outbox):
         dry_run: bool = False,
         plan: PlanDeliveries | None = None,
     ) -> list[AlertEvent]:
-        """Decide what the findings mean for the stored alerts, and (unless ``dry_run``)
-        store it: alert changes, transitions and the pending deliveries that ``plan`` makes
-        of the events are written in ONE transaction, before anything is sent.
+        """``reconcile_days`` for one day's findings."""
+        evidence = DayEvidence(day, findings, checked_logins, sets_on_cbs or {})
+        return self.reconcile_days([evidence], rules, now=now, dry_run=dry_run, plan=plan)
+
+    def reconcile_days(
+        self,
+        days: Sequence[DayEvidence],
+        rules: Mapping[str, RuleBase],
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        plan: PlanDeliveries | None = None,
+        checked_through: Mapping[str, date] | None = None,
+    ) -> list[AlertEvent]:
+        """Decide what the days' findings mean for the stored alerts (oldest day first), and
+        (unless ``dry_run``) store it: alert changes, transitions, the pending deliveries
+        that ``plan`` makes of the events and the users' new ``checked_through`` days are
+        written in ONE transaction, before anything is sent.
 
         Loads only the alerts of this run's keys (in chunks) and the firing alerts (also those
         of sets deleted on the CBS, which ``sets_on_cbs`` resolves), so
         100,000 resolved rows cost nothing. A dry run reads and writes nothing.
         """
-        sets = sets_on_cbs or {}
         with self._read() if dry_run else self._write() as s:
-            events, changes = self._decide(s, findings, rules, day, now, checked_logins, sets)
+            events, changes = self._decide(s, days, rules, now)
             if not dry_run:
                 self._apply(s, changes)
                 self._insert_deliveries(s, plan(events) if plan else (), now)
+                self._record_checked(s, checked_through or {}, now)
         return events
 
     def _decide(
         self,
         s: Session,
-        findings: Sequence[Finding],
+        days: Sequence[DayEvidence],
         rules: Mapping[str, RuleBase],
-        day: date,
         now: datetime,
-        checked_logins: Collection[str],
-        sets_on_cbs: Mapping[str, Collection[str]],
     ) -> tuple[list[AlertEvent], list[AlertChange]]:
         # Plain rows, not ORM objects: thousands of alerts cost a third of the memory.
         existing: dict[str, AlertSnapshot] = {}
-        for chunk in chunks(sorted({f.key for f in findings})):
+        for chunk in chunks(sorted({f.key for e in days for f in e.findings})):
             rows = s.execute(_SNAPSHOT_SELECT.where(Alert.key.in_(chunk)))
             existing.update((row.key, AlertSnapshot(**row._mapping)) for row in rows)
         # Every firing alert: a restore may auto-resolve, and a run reports what is firing,
@@ -110,10 +135,7 @@ class StateStore(RunLocks, Outbox):
         firing = _SNAPSHOT_SELECT.where(Alert.state == "firing")
         existing.update((row.key, AlertSnapshot(**row._mapping)) for row in s.execute(firing))
         silences = [_silence(row) for row in s.scalars(select(Silence).where(Silence.until > now))]
-        return reconcile_findings(
-            findings, existing, rules, silences, day=day, now=now,
-            checked_logins=checked_logins, sets_on_cbs=sets_on_cbs,
-        )  # fmt: skip
+        return reconcile_days(days, existing, rules, silences, now=now)
 
     def stored_keys(self, keys: Collection[str]) -> set[str]:
         """Which of ``keys`` have a stored alert, firing or resolved (in chunks)."""
@@ -146,6 +168,28 @@ class StateStore(RunLocks, Outbox):
         ]
         if rows:
             s.execute(insert(Transition), rows)
+
+    # -- days checked (catch-up) ----------------------------------------------------------------
+
+    def checked_through(self, logins: Sequence[str]) -> dict[str, date]:
+        """Per login that has one, the last day it was checked in full (see ``catchup``)."""
+        out: dict[str, date] = {}
+        with self._read() as s:
+            for chunk in chunks(sorted(set(logins))):
+                query = select(CheckedDay.login, CheckedDay.last_day)
+                for login, last_day in s.execute(query.where(CheckedDay.login.in_(chunk))):
+                    out[login] = last_day
+        return out
+
+    def _record_checked(self, s: Session, days: Mapping[str, date], now: datetime) -> None:
+        for chunk in chunks(sorted(days)):
+            known = set(s.scalars(select(CheckedDay.login).where(CheckedDay.login.in_(chunk))))
+            rows = [{"login": login, "last_day": days[login], "checked_at": now} for login in chunk]
+            fresh = [row for row in rows if row["login"] not in known]
+            if fresh:
+                s.execute(insert(CheckedDay), fresh)
+            if len(fresh) < len(rows):
+                s.execute(update(CheckedDay), [row for row in rows if row["login"] in known])
 
     # -- backup sets seen ----------------------------------------------------------------------
 
@@ -288,6 +332,7 @@ class StateStore(RunLocks, Outbox):
             s.execute(delete(Delivery).where(Delivery.id.in_(done)))
             s.execute(delete(Silence).where(Silence.until < cutoff))
             s.execute(delete(SeenSet).where(SeenSet.last_seen < cutoff.date()))
+            s.execute(delete(CheckedDay).where(CheckedDay.last_day < cutoff.date()))
             s.execute(delete(RunSlot).where(RunSlot.started_at < cutoff))
             s.execute(delete(db.CarriedJobRow).where(db.CarriedJobRow.day < cutoff.date()))
         return count

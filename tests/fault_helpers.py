@@ -309,8 +309,8 @@ elif mode == "crash":
         finish = Evaluator.finish
         Evaluator.finish = lambda self: die(finish(self))
     elif arg == "after-reconcile":
-        reconcile = StateStore.reconcile
-        StateStore.reconcile = lambda self, *a, **k: die(reconcile(self, *a, **k))
+        reconcile = StateStore.reconcile_days
+        StateStore.reconcile_days = lambda self, *a, **k: die(reconcile(self, *a, **k))
     else:
         raise SystemExit(f"unknown crash point {arg}")
 sys.argv = ["cbsalert", *args]

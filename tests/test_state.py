@@ -38,7 +38,10 @@ from tests.state_helpers import backup, backup_rule, day, morning, restore, rest
 
 PG_ENV = "CBSALERT_TEST_PG_URL"
 SECRET = "xoxb-Sup3r-S3cret-T0ken"
-TABLES = ("alerts", "transitions", "deliveries", "delivery_alerts", "silences", "seen_sets")
+TABLES = (
+    "alerts", "transitions", "deliveries", "delivery_alerts", "silences", "seen_sets",
+    "checked_days",
+)  # fmt: skip
 RULES = rules_of(backup_rule(), restore_rule())
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -334,13 +337,13 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
     with db.writer(store.engine).begin() as connection:
         connection.execute(insert(Alert), rows)
     loaded: list[str] = []
-    decide = state_module.reconcile_findings
+    decide = state_module.reconcile_days
 
-    def spy(findings: Any, existing: Any, *args: Any, **kwargs: Any) -> Any:
+    def spy(days: Any, existing: Any, *args: Any, **kwargs: Any) -> Any:
         loaded.extend(existing)
-        return decide(findings, existing, *args, **kwargs)
+        return decide(days, existing, *args, **kwargs)
 
-    monkeypatch.setattr(state_module, "reconcile_findings", spy)
+    monkeypatch.setattr(state_module, "reconcile_days", spy)
     check(store, 2, backup(2), backup(2, login="u7", set_id="S"))
     assert loaded == ["backup-failed|u7|S|D1"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -105,6 +105,8 @@ def build_context(
     test: bool = False,
     limit: int | None = None,
     unchecked: int = 0,
+    days: Sequence[date] = (),
+    not_checked: Sequence[date] = (),
 ) -> MessageContext:
     """The data every template sees; documented in the README ("Template context").
 
@@ -112,6 +114,9 @@ def build_context(
     ``run.counts`` still counts them all and ``run.omitted`` says how many were left out.
     ``unchecked`` is the number of watched users the run could not check (a fact about the
     run, told in every message's header whether or not their alerts are in this message).
+    ``days`` are the days the run checked (``day`` the newest; several when it caught up
+    missed days: each alert's ``date`` then says which one it is about), ``not_checked``
+    the missed days it gave up.
     """
     alerts = sorted(
         (e.to_dict() for e in events),
@@ -121,6 +126,7 @@ def build_context(
             a["login"],
             a["backup_set_name"] or "",
             a["rule"],
+            a["date"],
         ),
     )
     states = Counter(a["state"] for a in alerts)
@@ -129,6 +135,8 @@ def build_context(
     return {
         "run": {
             "date": day.isoformat(),
+            "days": [d.isoformat() for d in days or [day]],
+            "days_not_checked": [d.isoformat() for d in not_checked],
             "timezone": timezone,
             "generated_at": now.isoformat(),
             "test": test,

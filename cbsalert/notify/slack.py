@@ -38,6 +38,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
+from cbsalert.catchup import days_phrase
 from cbsalert.errors import DeliveryError, redact, redact_url
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
 
@@ -352,14 +353,17 @@ def _headline(run: dict[str, Any], part: str, *, emoji: bool = True) -> str:
     else:
         icon = ":white_check_mark:"
     test = "TEST — " if run.get("test") else ""
-    text = f"{test}cbsalert — {render.counts_phrase(counts)} · backups of {run['date']}"
+    text = f"{test}cbsalert — {render.counts_phrase(counts)} · backups of {render.run_days(run)}"
     text = f"{text} {part}".rstrip()
     return f"{icon if not test else ':test_tube:'} {text}" if emoji else text
 
 
 def _intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
     counts = run["counts"]
-    bits = [f"Backups of *{run['date']}*", f"times in {render.escape_mrkdwn(run['timezone'])}"]
+    bits = [f"Backups of *{render.run_days(run)}*"]
+    if run.get("days_not_checked"):
+        bits.append(f"Not checked: *{days_phrase(run['days_not_checked'])}*")
+    bits.append(f"times in {render.escape_mrkdwn(run['timezone'])}")
     bits.append(f"checked {render.format_time(run['generated_at'], run['timezone'])}")
     for key, label in (
         ("new", "new"),

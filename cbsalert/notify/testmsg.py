@@ -9,7 +9,7 @@ that a template which breaks on any of them fails validation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -148,8 +148,16 @@ def _contexts(now: datetime, timezone: str) -> dict[str, MessageContext]:
     hostile = sample_context(now, timezone, hostile=True)
     many = dict(hostile, alerts=[dict(a, login=f"user{i}") for i, a in enumerate(
         hostile["alerts"] * 8)])  # fmt: skip
+    first = date.fromisoformat(sample["run"]["date"]) - timedelta(days=2)
+    caught_up = [str(first + timedelta(days=n)) for n in range(3)]
+    older = [str(first - timedelta(days=n)) for n in range(5, 0, -1)]
+    legacy = {k: v for k, v in sample["run"].items() if k not in ("days", "days_not_checked")}
     return {
         "sample alerts": sample,
+        "several days (a catch-up)": dict(
+            sample, run={**sample["run"], "days": caught_up, "days_not_checked": older}
+        ),
+        "a message queued by an older cbsalert": dict(sample, run=legacy),
         "hostile data": hostile,
         "one alert": dict(sample, alerts=sample["alerts"][:1]),
         "one resolved alert": dict(sample, alerts=sample["alerts"][-1:]),
