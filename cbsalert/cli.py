@@ -225,7 +225,7 @@ def silence(
     """Silence matching alerts until a time: still tracked, nothing sent."""
     from fnmatch import fnmatchcase
 
-    from cbsalert.builtin import META_RULE_ID, UNCHECKED_RULE_ID
+    from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
     from cbsalert.state import open_store
 
     config = load(ctx)

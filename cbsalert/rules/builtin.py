@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
-from typing import ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-from cbsalert.config import Config, MetaAlert
 from cbsalert.model import CheckError, Finding, UserSnapshot
-from cbsalert.rules import RuleBase
+from cbsalert.rules.base import RuleBase
 from cbsalert.safetext import one_line
+
+if TYPE_CHECKING:  # the config imports the rule kinds: it cannot be imported here
+    from cbsalert.config import Config, MetaAlert
 
 META_RULE_ID = "cbsalert-cbs-unreachable"
 UNCHECKED_RULE_ID = "cbsalert-user-unchecked"

@@ -1,0 +1,63 @@
+"""Rule kinds: each a pydantic model (its config) with a pure ``evaluate``, and the tables
+that name them.
+
+``RULE_KINDS`` holds the kinds a config's ``rules:`` may use; ``BUILTIN_KINDS`` the
+built-in alerts cbsalert raises about itself (``builtin.py``), which no config lists.
+
+Adding a kind: one class (in the module of its family), one row in ``RULE_KINDS``, one
+example in ``rules.example.yaml``, one row in ``tests/test_rules.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cbsalert.model import Finding, UserSnapshot
+from cbsalert.rules.base import AppliesTo, Duration, RuleBase, parse_duration
+from cbsalert.rules.builtin import (
+    META_RULE_ID,
+    UNCHECKED_RULE_ID,
+    CbsUnreachableRule,
+    UserUncheckedRule,
+    meta_rule,
+    unchecked_rule,
+)
+from cbsalert.rules.jobs import (
+    RUNNING_STATUSES,
+    BackupStatusRule,
+    ErrorCountRule,
+    LongRunningRule,
+    WarningCountRule,
+)
+from cbsalert.rules.restores import RestoreStatusRule
+from cbsalert.rules.schedule import WEEKDAYS, MissingBackupRule, Weekday
+
+__all__ = [
+    "BUILTIN_KINDS", "META_RULE_ID", "RULE_KINDS", "RUNNING_STATUSES",
+    "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo", "BackupStatusRule", "CbsUnreachableRule",
+    "Duration", "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "RestoreStatusRule",
+    "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday", "evaluate", "meta_rule",
+    "parse_duration", "unchecked_rule",
+]  # fmt: skip
+
+RULE_KINDS: dict[str, type[RuleBase]] = {
+    "backup_status": BackupStatusRule,
+    "error_count": ErrorCountRule,
+    "warning_count": WarningCountRule,
+    "missing_backup": MissingBackupRule,
+    "restore_status": RestoreStatusRule,
+    "long_running": LongRunningRule,
+}
+
+BUILTIN_KINDS: dict[str, type[RuleBase]] = {
+    "cbs_unreachable": CbsUnreachableRule,
+    "user_unchecked": UserUncheckedRule,
+}
+
+
+def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:
+    """Every rule's findings about one user's day."""
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.evaluate(snap, now))
+    return findings

@@ -1,0 +1,119 @@
+"""What every rule kind shares: its config fields, its scope, and the finding it builds.
+
+A kind is a pydantic model (its config) with a pure ``evaluate(snapshot, now)``: it takes
+what was fetched about one user for one day and returns ``Finding``s, one per alert
+identity the day says something about, firing or clear. An identity the day says nothing
+about gets no finding, so the state leaves it alone (a day without evidence never
+resolves anything).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from cbsalert.model import UNKNOWN, Count, Finding, JobResult, Severity, UserSnapshot
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``3d``, ``2w`` (or a bare number of seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 30m, 24h, 3d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    return timedelta(**{unit[match.group(2)]: float(match.group(1))})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class AppliesTo(BaseModel):
+    """Narrows a rule: logins and backup sets (by id or name), shell-style globs allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+    logins: list[str] = Field(default_factory=list)
+    backup_sets: list[str] = Field(default_factory=list)
+
+
+def _matches(patterns: list[str], *values: str | None) -> bool:
+    return any(fnmatchcase(v, p) for p in patterns for v in values if v)
+
+
+class RuleBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    id: str = Field(min_length=1)
+    severity: Severity = "critical"
+    notify: list[str] = Field(default_factory=list)
+    applies_to: AppliesTo | None = None
+    repeat_interval: Duration | None = None
+    send_resolved: bool = True
+    description: str | None = None
+
+    # A live rule's evidence is the run itself, not a day: a later run of the same day may
+    # resolve it (the built-in "cannot reach the CBS" alert).
+    live: ClassVar[bool] = False
+    # A rule that judges backup jobs (their status, counts or run time): a job still running
+    # at a check is judged by these rules again at a later check (``cbsalert.carryover``).
+    judges_jobs: ClassVar[bool] = False
+
+    def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
+        scope = self.applies_to
+        if scope is None:
+            return True
+        if scope.logins and not _matches(scope.logins, login):
+            return False
+        if scope.backup_sets and set_id is None:
+            return False
+        return not scope.backup_sets or _matches(scope.backup_sets, set_id, set_name)
+
+    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
+        raise NotImplementedError
+
+    def finding(self, snap: UserSnapshot, firing: bool, summary: str, **fields: Any) -> Finding:
+        fields.setdefault("severity", self.severity)
+        return Finding(
+            rule=self.id,
+            kind=self.kind,
+            firing=firing,
+            login=snap.login,
+            owner=snap.owner,
+            day=snap.day,
+            summary=summary,
+            notify=tuple(self.notify),
+            **fields,
+        )
+
+    def job_fields(self, snap: UserSnapshot, result: JobResult) -> dict[str, Any]:
+        report = result.report
+        return {
+            "backup_set_id": result.job.backup_set_id,
+            "backup_set_name": result.job.backup_set_name
+            or snap.expected_sets.get(result.job.backup_set_id),
+            "destination_id": result.destination_id,
+            "job_id": result.job.id,
+            "status": report.status if report else None,
+            "start_time": snap.aware((report and report.start_time) or result.job.start_time),
+            "end_time": snap.aware((report and report.end_time) or result.job.end_time),
+            "errors": _count(report.errors) if report else None,
+            "warnings": _count(report.warnings) if report else None,
+        }
+
+
+def _count(value: int | None) -> Count:
+    """A report's count; one the records could not read is unknown, never zero."""
+    return UNKNOWN if value is None else value
+
+
+def set_label(fields: dict[str, Any]) -> str:
+    name = fields.get("backup_set_name")
+    return f"'{name}'" if name else f"set {fields.get('backup_set_id')}"

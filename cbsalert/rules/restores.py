@@ -1,0 +1,59 @@
+"""The kind that judges restores: a failed restore is an event, not a state of a set."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cbsalert.model import Finding, Severity, UserSnapshot
+from cbsalert.rules.base import Duration, RuleBase, set_label
+
+
+class RestoreStatusRule(RuleBase):
+    """The last restore of a set on the day did not end in ``ok_statuses``.
+
+    A failed restore is an event: it resolves with a later good restore of that set, or
+    quietly after ``auto_resolve`` with no new failure.
+    """
+
+    kind: Literal["restore_status"] = "restore_status"
+    ok_statuses: list[str] = Field(default_factory=lambda: ["RESTORE_STOP_SUCCESS"])
+    warning_statuses: list[str] = Field(
+        default_factory=lambda: ["RESTORE_STOP_SUCCESS_WITH_WARNING"]
+    )
+    running_statuses: list[str] = Field(default_factory=lambda: ["", "RESTORE_STILL_RUNNING"])
+    auto_resolve: Duration = timedelta(days=7)
+
+    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
+        latest: dict[str, Any] = {}
+        for restore in snap.restores:
+            if restore.status in self.running_statuses:
+                continue
+            if not self.applies(snap.login, restore.backup_set_id, restore.backup_set_name):
+                continue
+            key = (restore.start_time or datetime.min, restore.id)
+            current = latest.get(restore.backup_set_id)
+            if current is None or key > (current.start_time or datetime.min, current.id):
+                latest[restore.backup_set_id] = restore
+        out = []
+        for set_id, restore in sorted(latest.items()):
+            fields = {
+                "backup_set_id": set_id,
+                "backup_set_name": restore.backup_set_name or snap.expected_sets.get(set_id),
+                "job_id": restore.id,
+                "status": restore.status,
+                "start_time": snap.aware(restore.start_time),
+                "end_time": snap.aware(restore.end_time),
+            }
+            label = set_label(fields)
+            if restore.status in self.ok_statuses:
+                out.append(self.finding(snap, False, f"Restore from {label} succeeded.", **fields))
+                continue
+            warning = restore.status in self.warning_statuses
+            severity: Severity = "warning" if warning else self.severity
+            what = "ended with" if warning else "failed with"
+            summary = f"Restore from {label} {what} {restore.status}."
+            out.append(self.finding(snap, True, summary, **{**fields, "severity": severity}))
+        return out
