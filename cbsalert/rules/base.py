@@ -114,6 +114,30 @@ def _count(value: int | None) -> Count:
     return UNKNOWN if value is None else value
 
 
+class StatusRule(RuleBase):
+    """A kind that judges a record by its status, on one ladder: a status in
+    ``ok_statuses`` is clear; one in ``warning_statuses`` fires at severity ``warning``;
+    any other, an empty or unknown one too, fails at the rule's severity (a status not
+    known to be good is never success). ``running_statuses`` are not judged yet."""
+
+    ok_statuses: list[str]
+    warning_statuses: list[str]
+    running_statuses: list[str]
+
+    def status_finding(self, snap: UserSnapshot, what: str, fields: dict[str, Any]) -> Finding:
+        """The finding about a record whose ``fields`` hold its ``status`` and set;
+        ``what`` names the record in the summary (``Backup of``, ``Restore from``)."""
+        status = fields["status"]
+        label = set_label(fields)
+        if status in self.ok_statuses:
+            return self.finding(snap, False, f"{what} {label} succeeded.", **fields)
+        warning = status in self.warning_statuses
+        severity: Severity = "warning" if warning else self.severity
+        verb = "ended with" if warning else "failed with"
+        summary = f"{what} {label} {verb} {status or 'an empty status'}."
+        return self.finding(snap, True, summary, **{**fields, "severity": severity})
+
+
 def set_label(fields: dict[str, Any]) -> str:
     name = fields.get("backup_set_name")
     return f"'{name}'" if name else f"set {fields.get('backup_set_id')}"

@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from cbsalert.model import Finding, JobResult, Severity, UserSnapshot
-from cbsalert.rules.base import RuleBase, set_label
+from cbsalert.model import Finding, JobResult, UserSnapshot
+from cbsalert.rules.base import RuleBase, StatusRule, set_label
 
 RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
 
@@ -40,7 +40,7 @@ def _start_key(result: JobResult) -> tuple[datetime, str]:
     return result.job.sort_key()
 
 
-class BackupStatusRule(RuleBase):
+class BackupStatusRule(StatusRule):
     """The last finished job of a set (per destination) has a status not in ``ok_statuses``."""
 
     kind: Literal["backup_status"] = "backup_status"
@@ -52,19 +52,10 @@ class BackupStatusRule(RuleBase):
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
-        out = []
-        for result in _latest_finished(snap, self, frozenset(self.running_statuses)):
-            fields = self.job_fields(snap, result)
-            status = fields["status"]
-            label = set_label(fields)
-            if status in self.ok_statuses:
-                out.append(self.finding(snap, False, f"Backup of {label} succeeded.", **fields))
-                continue
-            severity: Severity = "warning" if status in self.warning_statuses else self.severity
-            what = "ended with" if status in self.warning_statuses else "failed with"
-            summary = f"Backup of {label} {what} {status or 'an empty status'}."
-            out.append(self.finding(snap, True, summary, **{**fields, "severity": severity}))
-        return out
+        return [
+            self.status_finding(snap, "Backup of", self.job_fields(snap, result))
+            for result in _latest_finished(snap, self, frozenset(self.running_statuses))
+        ]
 
 
 class _CountRule(RuleBase):

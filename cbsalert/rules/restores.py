@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cbsalert.model import Finding, Severity, UserSnapshot
-from cbsalert.rules.base import Duration, RuleBase, set_label
+from cbsalert.model import Finding, UserSnapshot
+from cbsalert.rules.base import Duration, StatusRule
 
 
-class RestoreStatusRule(RuleBase):
+class RestoreStatusRule(StatusRule):
     """The last restore of a set on the day did not end in ``ok_statuses``.
 
     A failed restore is an event: it resolves with a later good restore of that set, or
@@ -47,13 +47,5 @@ class RestoreStatusRule(RuleBase):
                 "start_time": snap.aware(restore.start_time),
                 "end_time": snap.aware(restore.end_time),
             }
-            label = set_label(fields)
-            if restore.status in self.ok_statuses:
-                out.append(self.finding(snap, False, f"Restore from {label} succeeded.", **fields))
-                continue
-            warning = restore.status in self.warning_statuses
-            severity: Severity = "warning" if warning else self.severity
-            what = "ended with" if warning else "failed with"
-            summary = f"Restore from {label} {what} {restore.status}."
-            out.append(self.finding(snap, True, summary, **{**fields, "severity": severity}))
+            out.append(self.status_finding(snap, "Restore from", fields))
         return out
