@@ -3,8 +3,15 @@ auto-resolve, the hint, the samples; and that a new kind is one class and one ro
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Literal
+
 import pytest
 
+from cbsalert.model import Finding, UserSnapshot
+from cbsalert.reconcile import AlertSnapshot, reconcile_findings
+from cbsalert.rules import RuleBase
+from tests.state_helpers import applied, day, morning
 from tests.test_rules import NOW, job, restore, rule, snap
 
 # -- the status ladder, shared by the kinds that judge a status -------------------------------
@@ -41,3 +48,37 @@ def test_a_finished_restore_with_an_empty_status_says_so() -> None:
     assert _judge("restore_status", "", running_statuses=["RESTORE_STILL_RUNNING"]) == [
         (True, "critical", "Restore from 'Documents' failed with an empty status.")
     ]
+
+
+# -- a kind of the tests' own: what adding a kind takes -------------------------------------
+
+
+class QuotaRule(RuleBase):
+    """A kind only the tests know: a user over its storage quota. Its alerts resolve by
+    themselves after ``quiet_days`` without new evidence."""
+
+    kind: Literal["quota"] = "quota"
+    quiet_days: int = 2
+
+    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
+        return [self.finding(snap, True, f"{snap.login} is over its quota.")]
+
+    def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
+        quiet = (day - last_fired_day).days
+        return f"Quiet for {quiet} days." if quiet >= self.quiet_days else None
+
+
+def test_reconcile_asks_the_rule_whether_its_alert_resolves_by_itself() -> None:
+    rule = QuotaRule(id="quota", notify=["ops"])
+    rules = {rule.id: rule}
+    finding = rule.evaluate(snap(login="alice", day=day(1)), NOW)[0]
+    stored: dict[str, AlertSnapshot] = {}
+    for n, findings in ((1, [finding]), (2, []), (3, [])):
+        events, changes = reconcile_findings(
+            findings, stored, rules, [], day=day(n), now=morning(n), checked_logins={"alice"}
+        )
+        stored = applied(stored, changes)
+        if n == 2:
+            assert [e.state for e in events] == ["firing"]
+    assert [(e.state, e.finding.summary) for e in events] == [("resolved", "Quiet for 2 days.")]
+    assert stored[finding.key].state == "resolved"

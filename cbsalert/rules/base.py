@@ -10,7 +10,7 @@ resolves anything).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, ClassVar
 
@@ -78,6 +78,13 @@ class RuleBase(BaseModel):
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
+
+    def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
+        """Whether a firing alert of this rule resolves by itself, quietly, when ``day`` is
+        checked (its user checked, no evidence about it that day) and its latest firing
+        evidence is of ``last_fired_day``: the summary it resolves with, or None. Default
+        None: an alert waits for evidence that the problem is gone."""
+        return None
 
     def finding(self, snap: UserSnapshot, firing: bool, summary: str, **fields: Any) -> Finding:
         fields.setdefault("severity", self.severity)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -25,6 +25,13 @@ class RestoreStatusRule(StatusRule):
     )
     running_statuses: list[str] = Field(default_factory=lambda: ["", "RESTORE_STILL_RUNNING"])
     auto_resolve: Duration = timedelta(days=7)
+
+    def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
+        """After ``auto_resolve`` without a new failure: nothing else would ever clear it."""
+        quiet_days = (day - last_fired_day).days
+        if timedelta(days=quiet_days) < self.auto_resolve:
+            return None
+        return f"No new failed restore for {quiet_days} days; resolved automatically."
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         latest: dict[str, Any] = {}
