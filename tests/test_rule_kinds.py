@@ -3,16 +3,90 @@ auto-resolve, the hint, the samples; and that a new kind is one class and one ro
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
 import pytest
+from pydantic import ValidationError
 
+from cbsalert import render
 from cbsalert.model import Finding, UserSnapshot
 from cbsalert.reconcile import AlertSnapshot, reconcile_findings
-from cbsalert.rules import RuleBase
+from cbsalert.rules import ALL_KINDS, BUILTIN_KINDS, RULE_KINDS, RuleBase
 from tests.state_helpers import applied, day, morning
 from tests.test_rules import NOW, job, restore, rule, snap
+
+# -- one row per kind: its hooks ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    configurable: bool  # usable in a config's rules: (not a built-in alert)
+    hint_says: str  # words of what its hint tells people to do
+    resolves_by_itself_after: int | None  # days without a new failure (default config)
+    config: dict[str, Any] = field(default_factory=dict)  # required options
+
+
+ROWS = [
+    Row("backup_status", True, "rerun the job", None),
+    Row("error_count", True, "were not backed up", None),
+    Row("warning_count", True, "locked or skipped", None),
+    Row("missing_backup", True, "backup schedule", None),
+    Row("restore_status", True, "whether the restore has to be repeated", 7),
+    Row("long_running", True, "stuck", None, {"max_hours": 8}),
+    Row("cbs_unreachable", False, "system user and password", None),
+    Row("user_unchecked", False, "watch list", None),
+]
+BY_KIND = pytest.mark.parametrize("row", ROWS, ids=[r.kind for r in ROWS])
+
+
+def make(row: Row) -> RuleBase:
+    if row.configurable:
+        return rule(kind=row.kind, **row.config)
+    return ALL_KINDS[row.kind](id=f"builtin-{row.kind}")
+
+
+def test_there_is_a_row_for_every_kind_and_only_rule_kinds_are_configurable() -> None:
+    assert sorted(r.kind for r in ROWS) == sorted(ALL_KINDS)
+    assert [r.kind for r in ROWS if r.configurable] == list(RULE_KINDS)
+    assert [r.kind for r in ROWS if not r.configurable] == list(BUILTIN_KINDS)
+
+
+@BY_KIND
+def test_a_built_in_kind_cannot_be_used_in_rules(row: Row) -> None:
+    if row.configurable:
+        assert make(row).kind == row.kind
+        return
+    with pytest.raises(ValidationError, match="does not match any of the expected tags"):
+        rule(kind=row.kind)
+
+
+@BY_KIND
+def test_every_kind_says_what_to_do_in_every_template(row: Row) -> None:
+    hint = ALL_KINDS[row.kind].hint
+    assert row.hint_says in hint
+    assert render.hint({"kind": row.kind, "state": "new"}) == hint
+    env = render.environment("text")
+    shown = env.from_string("{{ hints[kind] }}|{{ alert|hint }}").render(
+        kind=row.kind, alert={"kind": row.kind, "state": "repeat"}
+    )
+    assert shown == f"{hint}|{hint}"
+
+
+@BY_KIND
+def test_only_a_kind_that_says_so_resolves_by_itself(row: Row) -> None:
+    fired = date(2026, 11, 1)
+    made = make(row)
+    days = row.resolves_by_itself_after
+    if days is None:
+        assert made.auto_resolution(fired, fired + timedelta(days=3650)) is None
+        return
+    assert made.auto_resolution(fired, fired + timedelta(days=days - 1)) is None
+    summary = made.auto_resolution(fired, fired + timedelta(days=days))
+    assert summary is not None and f"{days} days" in summary
+
 
 # -- the status ladder, shared by the kinds that judge a status -------------------------------
 

@@ -2,7 +2,9 @@
 that name them.
 
 ``RULE_KINDS`` holds the kinds a config's ``rules:`` may use; ``BUILTIN_KINDS`` the
-built-in alerts cbsalert raises about itself (``builtin.py``), which no config lists.
+built-in alerts cbsalert raises about itself (``builtin.py``), which no config lists;
+``ALL_KINDS`` is both, for whatever looks a kind up by name (``KIND_HINTS``: what to do
+about an alert of each kind).
 
 Adding a kind: one class (in the module of its family), one row in ``RULE_KINDS``, one
 example in ``rules.example.yaml``, one row in ``tests/test_rules.py``.
@@ -10,6 +12,8 @@ example in ``rules.example.yaml``, one row in ``tests/test_rules.py``.
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from cbsalert.model import Finding, UserSnapshot
@@ -33,11 +37,11 @@ from cbsalert.rules.restores import RestoreStatusRule
 from cbsalert.rules.schedule import WEEKDAYS, MissingBackupRule, Weekday
 
 __all__ = [
-    "BUILTIN_KINDS", "META_RULE_ID", "RULE_KINDS", "RUNNING_STATUSES",
-    "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo", "BackupStatusRule", "CbsUnreachableRule",
-    "Duration", "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "RestoreStatusRule",
-    "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday", "evaluate", "meta_rule",
-    "parse_duration", "unchecked_rule",
+    "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RULE_KINDS",
+    "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo", "BackupStatusRule",
+    "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule", "MissingBackupRule",
+    "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
+    "evaluate", "meta_rule", "parse_duration", "unchecked_rule",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -53,6 +57,28 @@ BUILTIN_KINDS: dict[str, type[RuleBase]] = {
     "cbs_unreachable": CbsUnreachableRule,
     "user_unchecked": UserUncheckedRule,
 }
+
+# A view, not a copy: a kind added to either table is found at once.
+ALL_KINDS: ChainMap[str, type[RuleBase]] = ChainMap(RULE_KINDS, BUILTIN_KINDS)
+
+# For an alert of a kind this version does not know (stored by another version of cbsalert).
+DEFAULT_HINT = "Look at the user's recent jobs in AhsayCBS."
+
+
+class _Hints(Mapping[str, str]):
+    """Kind -> what to do, read from the kinds themselves (``RuleBase.hint``)."""
+
+    def __getitem__(self, kind: str) -> str:
+        return ALL_KINDS[kind].hint
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ALL_KINDS)
+
+    def __len__(self) -> int:
+        return len(ALL_KINDS)
+
+
+KIND_HINTS: Mapping[str, str] = _Hints()
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:

@@ -65,6 +65,9 @@ class RuleBase(BaseModel):
     # A rule that judges backup jobs (their status, counts or run time): a job still running
     # at a check is judged by these rules again at a later check (``cbsalert.carryover``).
     judges_jobs: ClassVar[bool] = False
+    # What to do about a firing alert of the kind, told in every message (the templates'
+    # ``hint`` filter and ``hints`` global). Every kind says it.
+    hint: ClassVar[str]
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to

@@ -36,6 +36,10 @@ class CbsUnreachableRule(RuleBase):
 
     kind: Literal["cbs_unreachable"] = "cbs_unreachable"
     live: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "Check that the CBS is up and reachable from the cbsalert host, and that the system "
+        "user and password are right and not expired; no backup was checked until it is."
+    )
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []
@@ -64,6 +68,11 @@ class UserUncheckedRule(RuleBase):
 
     kind: Literal["user_unchecked"] = "user_unchecked"
     live: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "If the login was renamed or deleted on the CBS, correct or remove it in the config's "
+        "watch list; otherwise look at the error (and the CBS's logs). Until the user is "
+        "checked again, no alert about its backups can fire or resolve."
+    )
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []

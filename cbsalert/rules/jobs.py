@@ -45,6 +45,10 @@ class BackupStatusRule(StatusRule):
 
     kind: Literal["backup_status"] = "backup_status"
     judges_jobs: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "Open the backup report in AhsayCBS (Monitoring > Backup / Restore Logs), "
+        "fix the cause and rerun the job."
+    )
     ok_statuses: list[str] = Field(default_factory=lambda: ["BS_STOP_SUCCESS"])
     warning_statuses: list[str] = Field(
         default_factory=lambda: ["BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_USER"]
@@ -97,6 +101,10 @@ class ErrorCountRule(_CountRule):
     """NumOfErrorEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["error_count"] = "error_count"
+    hint: ClassVar[str] = (
+        "Read the errors in the job's backup report in AhsayCBS (Monitoring > Backup / "
+        "Restore Logs): the files they name were not backed up."
+    )
     field_name: ClassVar[str] = "errors"
     noun: ClassVar[str] = "error"
     cbs_key: ClassVar[str] = "NumOfErrorEntries"
@@ -106,6 +114,10 @@ class WarningCountRule(_CountRule):
     """NumOfWarnEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["warning_count"] = "warning_count"
+    hint: ClassVar[str] = (
+        "Check the warnings in the job's backup report; they often name files that were "
+        "locked or skipped."
+    )
     field_name: ClassVar[str] = "warnings"
     noun: ClassVar[str] = "warning"
     cbs_key: ClassVar[str] = "NumOfWarnEntries"
@@ -116,6 +128,10 @@ class LongRunningRule(RuleBase):
 
     kind: Literal["long_running"] = "long_running"
     judges_jobs: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "Check whether the job is stuck (AhsayCBS Monitoring > Live Activities); stop and "
+        "rerun it if it makes no progress."
+    )
     max_hours: float = Field(gt=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,10 @@ class RestoreStatusRule(StatusRule):
     """
 
     kind: Literal["restore_status"] = "restore_status"
+    hint: ClassVar[str] = (
+        "Open the restore report in AhsayCBS (Monitoring > Backup / Restore Logs) and ask "
+        "the user whether the restore has to be repeated."
+    )
     ok_statuses: list[str] = Field(default_factory=lambda: ["RESTORE_STOP_SUCCESS"])
     warning_statuses: list[str] = Field(
         default_factory=lambda: ["RESTORE_STOP_SUCCESS_WITH_WARNING"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,10 @@ class MissingBackupRule(RuleBase):
     """
 
     kind: Literal["missing_backup"] = "missing_backup"
+    hint: ClassVar[str] = (
+        "Check the backup schedule of the set and that the client machine was on and "
+        "online at the scheduled time."
+    )
     modes: list[str] = Field(default_factory=lambda: ["S"], min_length=1)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
 
