@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from cbsalert import render
-from cbsalert.model import Finding, UserSnapshot
+from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.reconcile import AlertSnapshot, reconcile_findings
 from cbsalert.rules import ALL_KINDS, BUILTIN_KINDS, RULE_KINDS, RuleBase
+from cbsalert.sinks import SmtpSink
 from tests.state_helpers import applied, day, morning
+from tests.test_render import EMAIL, SLACK, make_config
 from tests.test_rules import NOW, job, restore, rule, snap
 
 # -- one row per kind: its hooks ------------------------------------------------------------
@@ -88,6 +92,15 @@ def test_only_a_kind_that_says_so_resolves_by_itself(row: Row) -> None:
     assert summary is not None and f"{days} days" in summary
 
 
+@BY_KIND
+def test_every_kind_has_sample_alerts_of_its_own_kind(row: Row) -> None:
+    evening = datetime(2026, 11, 22, 22, 15, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    samples = ALL_KINDS[row.kind].samples(evening)
+    assert samples
+    assert {e.finding.kind for e in samples} == {row.kind}
+    assert all(e.finding.day == date(2026, 11, 22) and e.finding.summary for e in samples)
+
+
 # -- the status ladder, shared by the kinds that judge a status -------------------------------
 
 LADDER = [
@@ -132,7 +145,12 @@ class QuotaRule(RuleBase):
     themselves after ``quiet_days`` without new evidence."""
 
     kind: Literal["quota"] = "quota"
+    hint: ClassVar[str] = "Raise the user's quota in AhsayCBS, or ask them to clean up."
     quiet_days: int = 2
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        return [cls.sample(evening, "new", "warning", "example-user is over its quota.")]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return [self.finding(snap, True, f"{snap.login} is over its quota.")]
@@ -140,6 +158,44 @@ class QuotaRule(RuleBase):
     def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
         quiet = (day - last_fired_day).days
         return f"Quiet for {quiet} days." if quiet >= self.quiet_days else None
+
+
+@pytest.fixture
+def quota_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one row that adds the kind."""
+    monkeypatch.setitem(RULE_KINDS, "quota", QuotaRule)
+
+
+def test_a_new_kind_is_one_class_and_one_row_its_samples_are_validated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    template = tmp_path / "alert.mrkdwn.j2"
+    # A template that breaks on the new kind's alerts only.
+    template.write_text(
+        "{{ alert.summary }}{% if alert.kind == 'quota' %}{{ alert.quota }}{% endif %}"
+    )
+    config = make_config({"chat": {**SLACK, "template": str(template)}})
+    assert render.validate_templates(config) == []
+
+    monkeypatch.setitem(RULE_KINDS, "quota", QuotaRule)  # the one row
+    problems = render.validate_templates(config)
+
+    assert problems and all("'dict object' has no attribute 'quota'" in p for p in problems)
+
+
+def test_a_new_kind_says_what_to_do_in_the_messages_of_its_samples(
+    quota_kind: None, smtp: SmtpSink
+) -> None:
+    context = render.sample_context(NOW, "UTC")
+    [quota] = [a for a in context["alerts"] if a["kind"] == "quota"]
+    assert quota["summary"] == "example-user is over its quota."
+    config = make_config({"mail": {**EMAIL, "smtp_host": "127.0.0.1", "smtp_port": smtp.port}})
+
+    render.send_test(config, "mail", NOW)
+
+    text = smtp.messages[0].get_body(("plain",))
+    assert text is not None
+    assert f"What to do: {QuotaRule.hint}" in text.get_content()
 
 
 def test_reconcile_asks_the_rule_whether_its_alert_resolves_by_itself() -> None:

@@ -6,8 +6,11 @@ built-in alerts cbsalert raises about itself (``builtin.py``), which no config l
 ``ALL_KINDS`` is both, for whatever looks a kind up by name (``KIND_HINTS``: what to do
 about an alert of each kind).
 
-Adding a kind: one class (in the module of its family), one row in ``RULE_KINDS``, one
-example in ``rules.example.yaml``, one row in ``tests/test_rules.py``.
+Adding a kind: one class (in the module of its family) with its hooks (``RuleBase``), one
+row in ``RULE_KINDS``, one example in ``rules.example.yaml``, one row in ``ROWS`` of
+``tests/test_rule_kinds.py`` (and tests of what it evaluates in ``tests/test_rules.py``).
+Nothing else names a kind: reconciliation, the templates' hints and the sample alerts of
+``cbsalert validate`` and ``test-notify`` ask the kind.
 """
 
 from __future__ import annotations

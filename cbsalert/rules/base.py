@@ -16,7 +16,16 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from cbsalert.model import UNKNOWN, Count, Finding, JobResult, Severity, UserSnapshot
+from cbsalert.model import (
+    UNKNOWN,
+    AlertEvent,
+    AlertState,
+    Count,
+    Finding,
+    JobResult,
+    Severity,
+    UserSnapshot,
+)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -48,6 +57,11 @@ def _matches(patterns: list[str], *values: str | None) -> bool:
 
 
 class RuleBase(BaseModel):
+    """A rule's config, and what its kind does: ``evaluate`` (what a user's day says),
+    ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what to do
+    about an alert), ``samples`` (alerts to show templates with); ``live`` and
+    ``judges_jobs`` say what its evidence is."""
+
     model_config = ConfigDict(extra="forbid")
 
     kind: str
@@ -88,6 +102,40 @@ class RuleBase(BaseModel):
         evidence is of ``last_fired_day``: the summary it resolves with, or None. Default
         None: an alert waits for evidence that the problem is gone."""
         return None
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        """Alerts of this kind as people would get them, about the day of ``evening``
+        (22:15 that day, in the config's zone): what ``cbsalert validate`` renders every
+        template with and ``test-notify`` sends (``cbsalert.notify.testmsg`` adds hostile
+        variations). Every kind gives at least one."""
+        raise NotImplementedError(f"{cls.__name__} has no sample alerts")
+
+    @classmethod
+    def sample(
+        cls,
+        evening: datetime,
+        state: AlertState,
+        severity: Severity,
+        summary: str,
+        *,
+        days: int | None = None,
+        previous: Severity | None = None,
+        login: str = "example-user",
+        **fields: Any,
+    ) -> AlertEvent:
+        """One sample alert of the kind (see ``samples``), failing for ``days`` days."""
+        finding = Finding(
+            rule=f"sample-{cls.kind_name()}", kind=cls.kind_name(), severity=severity,
+            firing=state != "resolved", login=login, day=evening.date(), summary=summary,
+            **fields,
+        )  # fmt: skip
+        return sample_event(finding, state, evening, days=days, previous=previous)
+
+    @classmethod
+    def kind_name(cls) -> str:
+        """The kind, as the config and the stored alerts name it."""
+        return str(cls.model_fields["kind"].default)
 
     def finding(self, snap: UserSnapshot, firing: bool, summary: str, **fields: Any) -> Finding:
         fields.setdefault("severity", self.severity)
@@ -146,6 +194,19 @@ class StatusRule(RuleBase):
         verb = "ended with" if warning else "failed with"
         summary = f"{what} {label} {verb} {status or 'an empty status'}."
         return self.finding(snap, True, summary, **{**fields, "severity": severity})
+
+
+def sample_event(
+    finding: Finding,
+    state: AlertState,
+    evening: datetime,
+    *,
+    days: int | None = None,
+    previous: Severity | None = None,
+) -> AlertEvent:
+    """A sample finding as the event a message shows, failing since ``days`` evenings."""
+    since = evening - timedelta(days=days - 1) if days else None
+    return AlertEvent(finding, state, since=since, days_failing=days, previous_severity=previous)
 
 
 def set_label(fields: dict[str, Any]) -> str:

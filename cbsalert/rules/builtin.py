@@ -20,8 +20,8 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-from cbsalert.model import CheckError, Finding, UserSnapshot
-from cbsalert.rules.base import RuleBase
+from cbsalert.model import AlertEvent, CheckError, Finding, UserSnapshot
+from cbsalert.rules.base import RuleBase, sample_event
 from cbsalert.safetext import one_line
 
 if TYPE_CHECKING:  # the config imports the rule kinds: it cannot be imported here
@@ -40,6 +40,13 @@ class CbsUnreachableRule(RuleBase):
         "Check that the CBS is up and reachable from the cbsalert host, and that the system "
         "user and password are right and not expired; no backup was checked until it is."
     )
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        rule = cls(id=f"sample-{cls.kind_name()}")
+        problem = "the CBS did not answer within 30 s"
+        finding = rule.run_finding(evening.date(), problem, "https://cbs.example.com")
+        return [sample_event(finding, "new", evening, days=1)]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []
@@ -73,6 +80,13 @@ class UserUncheckedRule(RuleBase):
         "watch list; otherwise look at the error (and the CBS's logs). Until the user is "
         "checked again, no alert about its backups can fire or resolve."
     )
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        rule = cls(id=f"sample-{cls.kind_name()}", severity="warning")
+        gone = CheckError("example-gone", "ListBackupSets", "no user named example-gone")
+        [finding] = rule.run_findings(evening.date(), {"example-gone": "Example Owner"}, [gone], ())
+        return [sample_event(finding, "new", evening, days=1)]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []

@@ -4,15 +4,23 @@ how long one has been running."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
-from typing import ClassVar, Literal
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from cbsalert.model import Finding, JobResult, UserSnapshot
+from cbsalert.model import AlertEvent, Finding, JobResult, UserSnapshot
 from cbsalert.rules.base import RuleBase, StatusRule, set_label
 
 RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
+
+
+def _sample_job(evening: datetime) -> dict[str, Any]:
+    """The ids and start of a sample job that started at ``evening``."""
+    return {
+        "backup_set_id": "1700000000001", "destination_id": "-1700000000002",
+        "job_id": evening.strftime("%Y-%m-%d-%H-%M-%S"), "start_time": evening,
+    }  # fmt: skip
 
 
 def _latest_finished(
@@ -54,6 +62,24 @@ class BackupStatusRule(StatusRule):
         default_factory=lambda: ["BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_USER"]
     )
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        job = _sample_job(evening)
+        return [
+            cls.sample(
+                evening, "new", "critical",
+                "Backup of 'Documents (daily)' failed with BS_STOP_BY_SYSTEM_ERROR.",
+                days=1, owner="Example Owner", backup_set_name="Documents (daily)",
+                status="BS_STOP_BY_SYSTEM_ERROR", errors=12, warnings=3,
+                end_time=evening + timedelta(minutes=85), **job,
+            ),
+            cls.sample(
+                evening, "resolved", "critical", "Backup of 'Finance' succeeded.",
+                login="example-office", backup_set_name="Finance", status="BS_STOP_SUCCESS",
+                errors=0, warnings=0, end_time=evening + timedelta(minutes=40), **job,
+            ),
+        ]  # fmt: skip
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return [
@@ -109,6 +135,17 @@ class ErrorCountRule(_CountRule):
     noun: ClassVar[str] = "error"
     cbs_key: ClassVar[str] = "NumOfErrorEntries"
 
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        return [
+            cls.sample(
+                evening, "escalated", "warning",
+                "Backup of 'Projects' logged 4 errors (more than 0).", previous="info", days=2,
+                login="example-office", backup_set_name="Projects", status="BS_STOP_SUCCESS",
+                errors=4, warnings=0, end_time=evening + timedelta(hours=3), **_sample_job(evening),
+            ),
+        ]  # fmt: skip
+
 
 class WarningCountRule(_CountRule):
     """NumOfWarnEntries of the last finished job is above ``threshold``."""
@@ -122,6 +159,18 @@ class WarningCountRule(_CountRule):
     noun: ClassVar[str] = "warning"
     cbs_key: ClassVar[str] = "NumOfWarnEntries"
 
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        return [
+            cls.sample(
+                evening, "repeat", "info",
+                "Backup of 'Photos' logged 2 warnings (more than 0).", days=2,
+                login="example-office", backup_set_name="Photos",
+                status="BS_STOP_SUCCESS_WITH_WARNING", errors=0, warnings=2,
+                end_time=evening + timedelta(minutes=20), **_sample_job(evening),
+            ),
+        ]  # fmt: skip
+
 
 class LongRunningRule(RuleBase):
     """A job of the day is still running ``max_hours`` after it started (GetBackupJobProgress)."""
@@ -134,6 +183,17 @@ class LongRunningRule(RuleBase):
     )
     max_hours: float = Field(gt=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        return [
+            cls.sample(
+                evening, "new", "warning",
+                "Backup of 'VM images' still running after 9.5 h (limit 8 h) (1200 of 5000 files).",
+                login="example-server", backup_set_name="VM images", status="",
+                **_sample_job(evening),
+            ),
+        ]  # fmt: skip
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         out = []

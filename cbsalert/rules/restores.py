@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from cbsalert.model import Finding, UserSnapshot
+from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.rules.base import Duration, StatusRule
 
 
@@ -29,6 +29,19 @@ class RestoreStatusRule(StatusRule):
     )
     running_statuses: list[str] = Field(default_factory=lambda: ["", "RESTORE_STILL_RUNNING"])
     auto_resolve: Duration = timedelta(days=7)
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        return [
+            cls.sample(
+                evening, "unsilenced", "warning",
+                "Restore from 'Documents (daily)' failed with RESTORE_STOP_BY_ERROR.", days=3,
+                backup_set_id="1700000000001", backup_set_name="Documents (daily)",
+                job_id="R-2026-0001", status="RESTORE_STOP_BY_ERROR",
+                start_time=evening - timedelta(hours=6),
+                end_time=evening - timedelta(hours=5, minutes=50),
+            ),
+        ]  # fmt: skip
 
     def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
         """After ``auto_resolve`` without a new failure: nothing else would ever clear it."""

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from cbsalert.model import Finding, UserSnapshot
+from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.rules.base import RuleBase
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -28,6 +28,21 @@ class MissingBackupRule(RuleBase):
     )
     modes: list[str] = Field(default_factory=lambda: ["S"], min_length=1)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        day = evening.date().isoformat()
+        return [
+            cls.sample(
+                evening, "repeat", "critical", f"No S backup of 'Mail archive' ran on {day}.",
+                days=3, backup_set_id="1700000000003", backup_set_name="Mail archive",
+            ),
+            cls.sample(
+                evening, "new", "critical",
+                f"No S backup job at all for example-laptop on {day}.",
+                days=1, login="example-laptop",
+            ),
+        ]  # fmt: skip
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         if WEEKDAYS[snap.day.weekday()] not in self.days:
