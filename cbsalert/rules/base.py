@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from fnmatch import fnmatchcase
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -26,6 +25,7 @@ from cbsalert.model import (
     Severity,
     UserSnapshot,
 )
+from cbsalert.scope import names_any
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -45,15 +45,12 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class AppliesTo(BaseModel):
-    """Narrows a rule: logins and backup sets (by id or name), shell-style globs allowed."""
+    """Narrows a rule: logins and backup sets (by id or name), as ``cbsalert.scope`` reads
+    a pattern (exact text, or a shell-style glob)."""
 
     model_config = ConfigDict(extra="forbid")
     logins: list[str] = Field(default_factory=list)
     backup_sets: list[str] = Field(default_factory=list)
-
-
-def _matches(patterns: list[str], *values: str | None) -> bool:
-    return any(fnmatchcase(v, p) for p in patterns for v in values if v)
 
 
 class RuleBase(BaseModel):
@@ -87,11 +84,11 @@ class RuleBase(BaseModel):
         scope = self.applies_to
         if scope is None:
             return True
-        if scope.logins and not _matches(scope.logins, login):
+        if scope.logins and not names_any(scope.logins, login):
             return False
         if scope.backup_sets and set_id is None:
             return False
-        return not scope.backup_sets or _matches(scope.backup_sets, set_id, set_name)
+        return not scope.backup_sets or names_any(scope.backup_sets, set_id, set_name)
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
