@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
-from cbsalert.rules.base import RuleBase
+from cbsalert.rules.base import RuleBase, set_label
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -54,7 +54,7 @@ class MissingBackupRule(RuleBase):
         for set_id, name in sorted(snap.expected_sets.items()):
             if not self.applies(snap.login, set_id, name):
                 continue
-            label = f"'{name}'" if name else f"set {set_id}"
+            label = set_label({"backup_set_id": set_id, "backup_set_name": name})
             firing = set_id not in ran
             summary = (
                 f"No {modes} backup of {label} ran on {snap.day.isoformat()}."
