@@ -16,7 +16,7 @@ so newer evidence wins, while the run sends one message per notifier about all o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -94,27 +94,6 @@ def advance(
                 break
             last = out[login] = day
     return out
-
-
-def days_phrase(days: Iterable[date | str]) -> str:
-    """``2026-11-17``, ``2026-11-17 and 2026-11-18``, ``2026-11-16 to 2026-11-18``; days
-    that are not consecutive are listed."""
-    ordered = sorted({d if isinstance(d, date) else date.fromisoformat(d) for d in days})
-    spans: list[list[date]] = []
-    for d in ordered:
-        if spans and d - spans[-1][-1] == timedelta(days=1):
-            spans[-1].append(d)
-        else:
-            spans.append([d])
-    parts: list[str] = []
-    for span in spans:
-        if len(span) > 2:
-            parts.append(f"{span[0]} to {span[-1]}")
-        else:
-            parts.extend(str(d) for d in span)
-    if len(parts) < 2:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 # -- several days of evidence -----------------------------------------------------------------

@@ -219,13 +219,13 @@ def silence(
     until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD or an ISO time.")],
     reason: Annotated[str, typer.Option("--reason", help="Why; shown in `silences`.")],
     backup_set: Annotated[
-        str | None, typer.Option("--backup-set", help="Only this backup set id.")
+        str | None,
+        typer.Option("--backup-set", help="Only this backup set: id or name (globs allowed)."),
     ] = None,
 ) -> None:
     """Silence matching alerts until a time: still tracked, nothing sent."""
-    from fnmatch import fnmatchcase
-
-    from cbsalert.builtin import META_RULE_ID, UNCHECKED_RULE_ID
+    from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
+    from cbsalert.scope import matches
     from cbsalert.state import open_store
 
     config = load(ctx)
@@ -238,7 +238,7 @@ def silence(
     if end <= datetime.now(UTC):
         raise UsageError(f"--until {until} is in the past")
     rule_ids = [r.id for r in config.rules] + [META_RULE_ID, UNCHECKED_RULE_ID]
-    if not any(fnmatchcase(rule_id, rule) for rule_id in rule_ids):
+    if not any(matches(rule, rule_id) for rule_id in rule_ids):
         raise UsageError(f"--rule {rule!r} matches no rule (rule ids: {', '.join(rule_ids)})")
     with closing(open_store(config.state, auto_upgrade=True, secrets=config.secrets())) as store:
         silence_id = store.add_silence(

@@ -17,11 +17,12 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from cbsalert.catchup import DayEvidence, DayPlan, days_phrase
+from cbsalert.catchup import DayEvidence, DayPlan
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.evaluate import Evaluator
 from cbsalert.fetch import Consume, FetchResult, Progress
+from cbsalert.labels import days_phrase
 from cbsalert.model import Finding
 from cbsalert.state import StateStore
 

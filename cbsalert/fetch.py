@@ -40,6 +40,7 @@ from cbsalert.errors import (
 )
 from cbsalert.model import CheckError, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
+from cbsalert.scope import names_any
 from cbsalert.selection import check_watched_sets, newest_per_set, of_the_day
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,11 @@ def make_client(config: Config) -> CbsClient:
 
 
 def _selected(entry: WatchEntry, set_id: str, name: str | None) -> bool:
-    """Whether a set is watched: ``backup_sets`` narrows, ``ignore_sets`` excludes (id or name)."""
-    keys = {set_id, name or set_id}
-    if entry.backup_sets is not None and not keys & set(entry.backup_sets):
+    """Whether a set is watched: ``backup_sets`` narrows, ``ignore_sets`` excludes (patterns
+    naming a set by id or name, ``cbsalert.scope``)."""
+    if entry.backup_sets is not None and not names_any(entry.backup_sets, set_id, name):
         return False
-    return not keys & set(entry.ignore_sets)
+    return not names_any(entry.ignore_sets, set_id, name)
 
 
 class _Fetcher:
@@ -166,9 +167,14 @@ class _Fetcher:
         if sets is not None:
             names.update({s.id: s.name for s in sets})
         if entry.backup_sets is not None:
-            by_name = {name: set_id for set_id, name in names.items()}
-            ids = [by_name.get(s, s) for s in entry.backup_sets]
-            return {i: names.get(i, "") for i in ids}, "config"
+            expected = {i: n for i, n in names.items() if names_any(entry.backup_sets, i, n)}
+            # A pattern naming no set listed or run today (only possible without
+            # ListBackupSets, else it is a check error) is expected as the id it says: a set
+            # that never runs is what missing_backup is for.
+            for pattern in entry.backup_sets:
+                if not any(names_any([pattern], i, n) for i, n in names.items()):
+                    expected.setdefault(pattern, "")
+            return expected, "config"
         if sets is not None:
             return {s.id: s.name for s in sets if _selected(entry, s.id, s.name)}, "server"
         # A server without ListBackupSets: the sets seen lately, and every set with a job

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
-from cbsalert.builtin import meta_rule, unchecked_rule
 from cbsalert.carryover import CarryOver
 from cbsalert.carrystore import CarriedJobs
 from cbsalert.catchup import advance, plan_days, with_run_findings
@@ -40,7 +39,7 @@ from cbsalert.errors import (
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
-from cbsalert.rules import RuleBase
+from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)

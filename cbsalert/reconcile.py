@@ -15,7 +15,8 @@ The promises it keeps, from issue 4:
   (re-runs and backfills are no-ops), except the verdict on a job that was still running
   at its day's check (``Finding.carried``), which may change what that day said;
 * a failed restore is an event: it resolves with a later good restore, or quietly after
-  the rule's ``auto_resolve`` without a new failure (only for users actually checked);
+  the rule's ``auto_resolve`` without a new failure (only for users actually checked; any
+  kind may resolve quietly so, through its ``auto_resolution`` hook);
 * silenced alerts change state as usual but send nothing; an episode is ``new`` once, in
   the run where it starts (silenced or not); if it started while silenced, its first
   message goes out at the first check after the silence ends, as ``unsilenced``;
@@ -37,7 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from cbsalert.model import AlertEvent, AlertState, Finding, Severity, worse
-from cbsalert.rules import RestoreStatusRule, RuleBase
+from cbsalert.rules import RuleBase
 from cbsalert.stored import (
     ActiveSilence,
     AlertChange,
@@ -75,7 +76,7 @@ def reconcile_findings(
     checked_logins: Collection[str],
     sets_on_cbs: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[list[AlertEvent], list[AlertChange]]:
-    """Events (in finding order, then auto-resolved restores, then alerts still firing
+    """Events (in finding order, then alerts that resolved by themselves, then those firing
     without evidence today) and changes to store.
 
     ``existing`` must hold the stored alert for every finding's key that has one, and every
@@ -369,13 +370,13 @@ def _auto_resolve(
     day: date,
     now: datetime,
 ) -> tuple[AlertEvent, AlertSnapshot, TransitionRecord] | None:
-    """A failed restore with no new failure for ``auto_resolve`` resolves, quietly."""
-    if snap.state != "firing" or not isinstance(rule, RestoreStatusRule):
+    """A firing alert whose rule says it resolves by itself (``RuleBase.auto_resolution``:
+    a failed restore with no new failure for ``auto_resolve``) resolves, quietly."""
+    if snap.state != "firing" or rule is None or day < snap.last_day:
         return None
-    quiet_days = (day - snap.last_fired_day).days
-    if day < snap.last_day or timedelta(days=quiet_days) < rule.auto_resolve:
+    summary = rule.auto_resolution(snap.last_fired_day, day)
+    if summary is None:
         return None
-    summary = f"No new failed restore for {quiet_days} days; resolved automatically."
     after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
     finding = _snapshot_finding(after, rule, day=day, summary=summary)
     silenced = _silenced(silences, finding, now)

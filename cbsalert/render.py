@@ -14,7 +14,7 @@ Three kinds of output, three escaping rules:
 
 Built-in templates live in ``cbsalert/templates``; a notifier's ``template:`` points at the
 user's files (see ``notify.email`` / ``notify.slack`` for how). The per-kind "what to do"
-hints live in ``KIND_HINTS`` so that every template shares them.
+hints come from the rule kinds (``cbsalert.rules.KIND_HINTS``), so every template shares them.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from jinja2 import (
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from cbsalert.catchup import days_phrase
 from cbsalert.errors import ConfigError
+from cbsalert.labels import days_phrase
+from cbsalert.rules import DEFAULT_HINT, KIND_HINTS
 from cbsalert.safetext import strip_controls
 
 if TYPE_CHECKING:
@@ -51,42 +52,6 @@ if TYPE_CHECKING:
 
 OutputKind = Literal["text", "html", "slack"]
 
-KIND_HINTS: dict[str, str] = {
-    "cbs_unreachable": (
-        "Check that the CBS is up and reachable from the cbsalert host, and that the system "
-        "user and password are right and not expired; no backup was checked until it is."
-    ),
-    "user_unchecked": (
-        "If the login was renamed or deleted on the CBS, correct or remove it in the config's "
-        "watch list; otherwise look at the error (and the CBS's logs). Until the user is "
-        "checked again, no alert about its backups can fire or resolve."
-    ),
-    "backup_status": (
-        "Open the backup report in AhsayCBS (Monitoring > Backup / Restore Logs), "
-        "fix the cause and rerun the job."
-    ),
-    "error_count": (
-        "Read the errors in the job's backup report in AhsayCBS (Monitoring > Backup / "
-        "Restore Logs): the files they name were not backed up."
-    ),
-    "warning_count": (
-        "Check the warnings in the job's backup report; they often name files that were "
-        "locked or skipped."
-    ),
-    "missing_backup": (
-        "Check the backup schedule of the set and that the client machine was on and "
-        "online at the scheduled time."
-    ),
-    "restore_status": (
-        "Open the restore report in AhsayCBS (Monitoring > Backup / Restore Logs) and ask "
-        "the user whether the restore has to be repeated."
-    ),
-    "long_running": (
-        "Check whether the job is stuck (AhsayCBS Monitoring > Live Activities); stop and "
-        "rerun it if it makes no progress."
-    ),
-}
-DEFAULT_HINT = "Look at the user's recent jobs in AhsayCBS."
 RESOLVED_HINT = "Nothing to do: this is fixed."
 
 # Text colour, background and border of each severity in the HTML email.

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cbsalert.catchup import days_phrase
+from cbsalert.labels import days_phrase
 from cbsalert.pipeline import RunResult
 from cbsalert.render import format_span, plural
 from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who

@@ -17,6 +17,7 @@ from typing import TypeVar
 from cbsalert.config import WatchEntry
 from cbsalert.errors import UnknownBackupSetError
 from cbsalert.records import BackupJob, BackupSet, RestoreJob, safe_text
+from cbsalert.scope import names_any
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,11 @@ def newest_per_set(login: str, jobs: list[BackupJob], day: date, cap: int) -> li
 
 
 def check_watched_sets(entry: WatchEntry, sets: list[BackupSet], jobs: list[BackupJob]) -> None:
-    """Raise ``UnknownBackupSetError`` for a set in ``backup_sets`` (id or name) that is
-    neither listed by ListBackupSets nor ran that day: a typo there would otherwise read
-    as "no backup ran" every day."""
+    """Raise ``UnknownBackupSetError`` for a pattern in ``backup_sets`` that names no set
+    (by id or name, ``cbsalert.scope``) listed by ListBackupSets or run that day: a typo
+    there would otherwise read as "no backup ran" every day."""
     known = {(s.id, s.name) for s in sets} | {(j.backup_set_id, j.backup_set_name) for j in jobs}
-    keys = {key for pair in known for key in pair if key}
-    missing = [s for s in entry.backup_sets or [] if s not in keys]
+    missing = [p for p in entry.backup_sets or [] if not any(names_any([p], *k) for k in known)]
     if not missing:
         return
     have = [f"'{safe_text(s.name, 40)}' ({s.id})" if s.name else s.id for s in sets]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from fnmatch import fnmatchcase
 from typing import Literal
 
 from cbsalert.model import Severity
+from cbsalert.scope import matches, names_any
 
 StoredState = Literal["firing", "resolved"]
 TransitionState = Literal["firing", "resolved", "repeat", "escalated", "deescalated"]
@@ -47,7 +47,8 @@ class AlertSnapshot:
 
 @dataclass(frozen=True)
 class ActiveSilence:
-    """A silence as plain data; patterns are shell-style globs (exact names match too)."""
+    """A silence as plain data; its rule, login and set are patterns (``cbsalert.scope``:
+    exact text, or a shell-style glob; a set by its id or its name)."""
 
     id: int
     rule: str
@@ -62,11 +63,9 @@ class ActiveSilence:
     ) -> bool:
         if now >= self.until:
             return False
-        if not (fnmatchcase(rule, self.rule) and fnmatchcase(login, self.login)):
+        if not (matches(self.rule, rule) and matches(self.login, login)):
             return False
-        if self.backup_set is None:
-            return True
-        return any(v is not None and fnmatchcase(v, self.backup_set) for v in (set_id, set_name))
+        return self.backup_set is None or names_any([self.backup_set], set_id, set_name)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cbsalert.builtin import CbsUnreachableRule
-from cbsalert.catchup import DayEvidence, DayPlan, advance, days_phrase, plan_days, reconcile_days
+from cbsalert.catchup import DayEvidence, DayPlan, advance, plan_days, reconcile_days
+from cbsalert.labels import days_phrase
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.reconcile import reconcile_findings
+from cbsalert.rules import CbsUnreachableRule
 from tests.state_helpers import backup, backup_rule, day, morning, rules_of
 
 Y = date(2026, 11, 22)  # yesterday, the run's day

@@ -55,7 +55,7 @@ def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) ->
     assert mail.rcpt_tos == ["oncall@example.com", "backup-team@example.com", "boss@example.com"]
     message = mail.message
     assert message["Subject"] == (
-        "[cbsalert] 3 critical, 3 warnings, 1 info, 1 resolved — backups 2026-11-22"
+        "[cbsalert] 4 critical, 4 warnings, 1 info, 1 resolved — backups 2026-11-22"
     )
     assert message["To"] == "oncall@example.com, backup-team@example.com"
     assert message["Cc"] == "boss@example.com"
@@ -73,7 +73,9 @@ def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) ->
 
 def test_one_alert_gets_its_own_subject(smtp: SmtpSink) -> None:
     context = sample_context(NOW, ZONE)
-    context["alerts"] = context["alerts"][1:2]
+    context["alerts"] = [
+        a for a in context["alerts"] if a["kind"] == "backup_status" and a["state"] == "new"
+    ]
 
     notifier(smtp).send(context)
 
@@ -197,8 +199,8 @@ def test_user_templates_replace_the_bodies_and_subject(smtp: SmtpSink, tmp_path:
     message = smtp.messages[0]
     assert message["Subject"] == "Backups 2026-11-22 (ignored newline)"
     text, html = parts(message)
-    assert text.startswith("example-laptop: Check the backup schedule")
-    assert html.strip() == "<p>8 alerts</p>"
+    assert text.startswith("(cbs): Check that the CBS is up")
+    assert html.strip() == "<p>10 alerts</p>"
 
 
 def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
@@ -228,4 +230,4 @@ def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(smtp: Smtp
     assert f"… and {omitted} more alerts</strong>, not listed here" in html
     assert "<code>cbsalert alerts</code>" in html
     assert text.count("What to do:") == 3
-    assert "3 critical, 3 warnings, 1 info, 1 resolved" in mail.message["Subject"]
+    assert "4 critical, 4 warnings, 1 info, 1 resolved" in mail.message["Subject"]

@@ -12,12 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cbsalert.builtin import UNCHECKED_RULE_ID
 from cbsalert.config import Config
 from cbsalert.model import Finding
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.reconcile import ActiveSilence, AlertSnapshot, reconcile_findings
-from cbsalert.rules import BackupStatusRule, RuleBase
+from cbsalert.rules import UNCHECKED_RULE_ID, BackupStatusRule, RuleBase
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store

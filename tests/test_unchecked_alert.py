@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from cbsalert.builtin import UNCHECKED_RULE_ID
 from cbsalert.config import Config, parse_config
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, ConfigError
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.render import counts_phrase
+from cbsalert.rules import UNCHECKED_RULE_ID
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import StateStore, open_store

@@ -38,8 +38,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
-from cbsalert.catchup import days_phrase
 from cbsalert.errors import DeliveryError, redact, redact_url
+from cbsalert.labels import days_phrase
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
 
 MAX_BLOCKS = 50

@@ -1,132 +1,70 @@
 """Sample alerts, template validation and ``test-notify``: catching a template typo at
 ``cbsalert validate`` time rather than at 3 a.m.
 
-The samples cover every rule kind and state, alerts with null fields, and hostile strings
-(markup, Slack formatting characters, Windows paths, newlines, 10,000-character names), so
+The samples are every rule kind's own (``RuleBase.samples``: every state, alerts with null
+fields) plus hostile variations of them (markup, Slack formatting characters, Windows paths,
+newlines, 10,000-character names, unreadable counts) and an alert of an unknown kind, so
 that a template which breaks on any of them fails validation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cbsalert import render
 from cbsalert.errors import ConfigError
-from cbsalert.model import UNKNOWN, AlertEvent, AlertState, Finding, Severity
+from cbsalert.model import UNKNOWN, AlertEvent, Finding
 from cbsalert.notify import MessageContext, build_context
+from cbsalert.rules import ALL_KINDS
 
 if TYPE_CHECKING:
     from cbsalert.config import Config
 
+HOSTILE_LOGIN = "<!channel> & @here *bold*"
 HOSTILE_NAME = "C:\\Users\\Ann\\Documents\\*.pst <b>bold</b> & *star* _under_ ~strike~ `tick`"
 HOSTILE_SUMMARY = "Backup failed.\nSubject: forged\n<script>alert(1)</script> <!channel> & <@U123>"
 LONG = "x" * 10_000
 
 
 def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
+    """Every kind's sample alerts about yesterday; with ``hostile``, a hostile variation of
+    each kind's first sample and an alert of a kind this version does not know."""
     day = (now.astimezone(zone) - timedelta(days=1)).date()
     evening = datetime(day.year, day.month, day.day, 22, 15, tzinfo=zone)
-
-    def event(
-        kind: str,
-        severity: Severity,
-        state: AlertState,
-        summary: str,
-        days: int | None = None,
-        previous: Severity | None = None,
-        **fields: Any,
-    ) -> AlertEvent:
-        finding = Finding(
-            rule=f"sample-{kind}", kind=kind, severity=severity, firing=state != "resolved",
-            login=fields.pop("login", "example-user"), day=day, summary=summary, **fields,
-        )  # fmt: skip
-        since = evening - timedelta(days=days - 1) if days else None
-        return AlertEvent(
-            finding, state, since=since, days_failing=days, previous_severity=previous
-        )
-
-    job: dict[str, Any] = {
-        "backup_set_id": "1700000000001", "destination_id": "-1700000000002",
-        "job_id": (evening).strftime("%Y-%m-%d-%H-%M-%S"), "start_time": evening,
-    }  # fmt: skip
-    events = [
-        event(
-            "backup_status", "critical", "new",
-            "Backup of 'Documents (daily)' failed with BS_STOP_BY_SYSTEM_ERROR.",
-            days=1, owner="Example Owner", backup_set_name="Documents (daily)",
-            status="BS_STOP_BY_SYSTEM_ERROR", errors=12, warnings=3,
-            end_time=evening + timedelta(minutes=85), **job,
-        ),
-        event(
-            "missing_backup", "critical", "repeat",
-            f"No S backup of 'Mail archive' ran on {day.isoformat()}.",
-            days=3, backup_set_id="1700000000003", backup_set_name="Mail archive",
-        ),
-        event(
-            "missing_backup", "critical", "new",
-            f"No S backup job at all for example-laptop on {day.isoformat()}.",
-            days=1, login="example-laptop",
-        ),
-        event(
-            "error_count", "warning", "escalated",
-            "Backup of 'Projects' logged 4 errors (more than 0).", previous="info", days=2,
-            login="example-office", backup_set_name="Projects", status="BS_STOP_SUCCESS",
-            errors=4, warnings=0, end_time=evening + timedelta(hours=3), **job,
-        ),
-        event(
-            "long_running", "warning", "new",
-            "Backup of 'VM images' still running after 9.5 h (limit 8 h) (1200 of 5000 files).",
-            login="example-server", backup_set_name="VM images", status="", **job,
-        ),
-        event(
-            "restore_status", "warning", "unsilenced",
-            "Restore from 'Documents (daily)' failed with RESTORE_STOP_BY_ERROR.", days=3,
-            backup_set_id="1700000000001", backup_set_name="Documents (daily)",
-            job_id="R-2026-0001", status="RESTORE_STOP_BY_ERROR",
-            start_time=evening - timedelta(hours=6),
-            end_time=evening - timedelta(hours=5, minutes=50),
-        ),
-        event(
-            "warning_count", "info", "repeat",
-            "Backup of 'Photos' logged 2 warnings (more than 0).", days=2,
-            login="example-office", backup_set_name="Photos",
-            status="BS_STOP_SUCCESS_WITH_WARNING", errors=0, warnings=2,
-            end_time=evening + timedelta(minutes=20), **job,
-        ),
-        event(
-            "backup_status", "critical", "resolved", "Backup of 'Finance' succeeded.",
-            login="example-office", backup_set_name="Finance", status="BS_STOP_SUCCESS",
-            errors=0, warnings=0, end_time=evening + timedelta(minutes=40), **job,
-        ),
-    ]  # fmt: skip
+    samples = [kind.samples(evening) for kind in ALL_KINDS.values()]
+    events = [event for of_kind in samples for event in of_kind]
     if hostile:
-        events += [
-            event(
-                "backup_status", "critical", "new", HOSTILE_SUMMARY, days=2,
-                login="<!channel> & @here *bold*", owner=LONG, backup_set_name=HOSTILE_NAME,
-                status="BS_<i>ERR</i>", errors=10**9, warnings=None, job_id=LONG, **{
-                    k: v for k, v in job.items() if k != "job_id"
-                },
-            ),
-            event(
-                "error_count", "warning", "new",
-                "Backup of 'Projects': its error count cannot be read.", login="example-office",
-                backup_set_name="Projects", errors=UNKNOWN, warnings=3, **job,
-            ),
-            event(
-                "user_unchecked", "warning", "new",
-                "cbsalert could not check <@U123> (none of its backups were checked): "
-                f"ListBackupSets: {HOSTILE_SUMMARY}", days=1, login="<@U123>", owner=HOSTILE_NAME,
-            ),
-            event(
-                "unknown_future_kind", "info", "firing", LONG + "\n" + HOSTILE_SUMMARY,
-                login="_x_", backup_set_id=HOSTILE_NAME, destination_id=LONG,
-            ),
-        ]  # fmt: skip
+        events += [_hostile(of_kind[0]) for of_kind in samples]
+        unknown = Finding(
+            rule="sample-unknown_future_kind", kind="unknown_future_kind", severity="info",
+            firing=True, login="_x_", day=day, summary=LONG + "\n" + HOSTILE_SUMMARY,
+            backup_set_id=HOSTILE_NAME, destination_id=LONG,
+        )  # fmt: skip
+        events.append(AlertEvent(unknown, "firing"))
     return events
+
+
+def _hostile(event: AlertEvent) -> AlertEvent:
+    """The sample with hostile data in every field it has: markup, Slack formatting and
+    mentions, a Windows path, a forged line, 10,000 characters, a count that cannot be read
+    and a huge one."""
+    f = event.finding
+    finding = replace(
+        f,
+        login=HOSTILE_LOGIN,
+        owner=LONG,
+        summary=HOSTILE_SUMMARY,
+        backup_set_name=HOSTILE_NAME if f.backup_set_id or f.backup_set_name else None,
+        job_id=LONG if f.job_id is not None else None,
+        status=f"{f.status}<i>ERR</i>" if f.status is not None else None,
+        errors=UNKNOWN if f.errors is not None else None,
+        warnings=10**9 if f.warnings is not None else None,
+    )
+    return replace(event, finding=finding)
 
 
 def sample_context(

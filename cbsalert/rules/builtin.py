@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-from cbsalert.catchup import days_phrase
-from cbsalert.config import Config, MetaAlert
-from cbsalert.model import CheckError, Finding, UserSnapshot
-from cbsalert.rules import RuleBase
+from cbsalert.labels import days_phrase
+from cbsalert.model import AlertEvent, CheckError, Finding, UserSnapshot
+from cbsalert.rules.base import RuleBase, sample_event
 from cbsalert.safetext import one_line
+
+if TYPE_CHECKING:  # the config imports the rule kinds: it cannot be imported here
+    from cbsalert.config import Config, MetaAlert
 
 META_RULE_ID = "cbsalert-cbs-unreachable"
 UNCHECKED_RULE_ID = "cbsalert-user-unchecked"
@@ -35,6 +37,17 @@ class CbsUnreachableRule(RuleBase):
 
     kind: Literal["cbs_unreachable"] = "cbs_unreachable"
     live: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "Check that the CBS is up and reachable from the cbsalert host, and that the system "
+        "user and password are right and not expired; no backup was checked until it is."
+    )
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        rule = cls(id=f"sample-{cls.kind_name()}")
+        problem = "the CBS did not answer within 30 s"
+        finding = rule.run_finding(evening.date(), problem, "https://cbs.example.com")
+        return [sample_event(finding, "new", evening, days=1)]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []
@@ -91,6 +104,18 @@ class UserUncheckedRule(RuleBase):
 
     kind: Literal["user_unchecked"] = "user_unchecked"
     live: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "If the login was renamed or deleted on the CBS, correct or remove it in the config's "
+        "watch list; otherwise look at the error (and the CBS's logs). Until the user is "
+        "checked again, no alert about its backups can fire or resolve."
+    )
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        rule = cls(id=f"sample-{cls.kind_name()}", severity="warning")
+        gone = CheckError("example-gone", "ListBackupSets", "no user named example-gone")
+        [finding] = rule.run_findings(evening.date(), {"example-gone": "Example Owner"}, [gone], ())
+        return [sample_event(finding, "new", evening, days=1)]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         return []

@@ -1,0 +1,92 @@
+"""Rule kinds: each a pydantic model (its config) with a pure ``evaluate``, and the tables
+that name them.
+
+``RULE_KINDS`` holds the kinds a config's ``rules:`` may use; ``BUILTIN_KINDS`` the
+built-in alerts cbsalert raises about itself (``builtin.py``), which no config lists;
+``ALL_KINDS`` is both, for whatever looks a kind up by name (``KIND_HINTS``: what to do
+about an alert of each kind).
+
+Adding a kind: one class (in the module of its family) with its hooks (``RuleBase``), one
+row in ``RULE_KINDS``, one example in ``rules.example.yaml``, one row in ``ROWS`` of
+``tests/test_rule_kinds.py`` (and tests of what it evaluates in ``tests/test_rules.py``).
+Nothing else names a kind: reconciliation, the templates' hints and the sample alerts of
+``cbsalert validate`` and ``test-notify`` ask the kind.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+from cbsalert.model import Finding, UserSnapshot
+from cbsalert.rules.base import AppliesTo, Duration, RuleBase, parse_duration
+from cbsalert.rules.builtin import (
+    META_RULE_ID,
+    UNCHECKED_RULE_ID,
+    CbsUnreachableRule,
+    UserUncheckedRule,
+    meta_rule,
+    unchecked_rule,
+)
+from cbsalert.rules.jobs import (
+    RUNNING_STATUSES,
+    BackupStatusRule,
+    ErrorCountRule,
+    LongRunningRule,
+    WarningCountRule,
+)
+from cbsalert.rules.restores import RestoreStatusRule
+from cbsalert.rules.schedule import WEEKDAYS, MissingBackupRule, Weekday
+
+__all__ = [
+    "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RULE_KINDS",
+    "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo", "BackupStatusRule",
+    "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule", "MissingBackupRule",
+    "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
+    "evaluate", "meta_rule", "parse_duration", "unchecked_rule",
+]  # fmt: skip
+
+RULE_KINDS: dict[str, type[RuleBase]] = {
+    "backup_status": BackupStatusRule,
+    "error_count": ErrorCountRule,
+    "warning_count": WarningCountRule,
+    "missing_backup": MissingBackupRule,
+    "restore_status": RestoreStatusRule,
+    "long_running": LongRunningRule,
+}
+
+BUILTIN_KINDS: dict[str, type[RuleBase]] = {
+    "cbs_unreachable": CbsUnreachableRule,
+    "user_unchecked": UserUncheckedRule,
+}
+
+# A view, not a copy: a kind added to either table is found at once.
+ALL_KINDS: ChainMap[str, type[RuleBase]] = ChainMap(RULE_KINDS, BUILTIN_KINDS)
+
+# For an alert of a kind this version does not know (stored by another version of cbsalert).
+DEFAULT_HINT = "Look at the user's recent jobs in AhsayCBS."
+
+
+class _Hints(Mapping[str, str]):
+    """Kind -> what to do, read from the kinds themselves (``RuleBase.hint``)."""
+
+    def __getitem__(self, kind: str) -> str:
+        return ALL_KINDS[kind].hint
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ALL_KINDS)
+
+    def __len__(self) -> int:
+        return len(ALL_KINDS)
+
+
+KIND_HINTS: Mapping[str, str] = _Hints()
+
+
+def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:
+    """Every rule's findings about one user's day."""
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.evaluate(snap, now))
+    return findings

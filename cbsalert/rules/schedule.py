@@ -1,0 +1,75 @@
+"""The kind that notices what did not happen: a backup set with no job on a day one was due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from cbsalert.model import AlertEvent, Finding, UserSnapshot
+from cbsalert.rules.base import RuleBase, set_label
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class MissingBackupRule(RuleBase):
+    """An expected set had no job of a wanted mode on a day a run was due.
+
+    Expected sets come from the watch entry, ListBackupSets or the state's history; when
+    none is known, a user with no wanted job at all fires as a whole.
+    """
+
+    kind: Literal["missing_backup"] = "missing_backup"
+    hint: ClassVar[str] = (
+        "Check the backup schedule of the set and that the client machine was on and "
+        "online at the scheduled time."
+    )
+    modes: list[str] = Field(default_factory=lambda: ["S"], min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        day = evening.date().isoformat()
+        return [
+            cls.sample(
+                evening, "repeat", "critical", f"No S backup of 'Mail archive' ran on {day}.",
+                days=3, backup_set_id="1700000000003", backup_set_name="Mail archive",
+            ),
+            cls.sample(
+                evening, "new", "critical",
+                f"No S backup job at all for example-laptop on {day}.",
+                days=1, login="example-laptop",
+            ),
+        ]  # fmt: skip
+
+    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
+        if WEEKDAYS[snap.day.weekday()] not in self.days:
+            return []
+        wanted = [r for r in snap.jobs if (r.job.mode or "") in self.modes]
+        ran = {r.job.backup_set_id for r in wanted}
+        modes = "/".join(self.modes)
+        out = []
+        for set_id, name in sorted(snap.expected_sets.items()):
+            if not self.applies(snap.login, set_id, name):
+                continue
+            label = set_label({"backup_set_id": set_id, "backup_set_name": name})
+            firing = set_id not in ran
+            summary = (
+                f"No {modes} backup of {label} ran on {snap.day.isoformat()}."
+                if firing
+                else f"A {modes} backup of {label} ran on {snap.day.isoformat()}."
+            )
+            out.append(
+                self.finding(snap, firing, summary, backup_set_id=set_id, backup_set_name=name)
+            )
+        if self.applies(snap.login) and (wanted or not snap.expected_sets):
+            firing = not wanted
+            summary = (
+                f"No {modes} backup job at all for {snap.login} on {snap.day.isoformat()}."
+                if firing
+                else f"{snap.login} ran {len({r.job.id for r in wanted})} {modes} job(s)."
+            )
+            out.append(self.finding(snap, firing, summary))
+        return out
