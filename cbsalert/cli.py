@@ -20,7 +20,7 @@ import typer
 from cbsalert import terminal
 from cbsalert.cliapp import Format, FormatOpt, app, db_app, load, options
 from cbsalert.config import Config
-from cbsalert.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_STATE, UsageError
+from cbsalert.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE, UsageError
 from cbsalert.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -80,10 +80,7 @@ def check(
         terminal.print_json(result.to_json())
     else:
         print_run(terminal.stdout(), result)
-    code = result.exit_code
-    if code == EXIT_OK and result.deliveries_failed:
-        code = EXIT_PARTIAL
-    raise typer.Exit(code)
+    raise typer.Exit(result.exit_code)
 
 
 def _date(text: str) -> date:

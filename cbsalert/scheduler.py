@@ -36,10 +36,10 @@ from cbsalert import __version__
 from cbsalert.config import Config, cron_trigger, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
-from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
-from cbsalert.pipeline import RunResult, default_day, run_once
+from cbsalert.metrics import Metrics, MetricsServer
+from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
-from cbsalert.report import summary_line
+from cbsalert.runwatch import RunWatch
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Service:
         self.path = path
         self.config = config
         self.metrics = metrics
+        self.watch = RunWatch(metrics)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=config.zone
         )
@@ -146,7 +147,7 @@ class Service:
             # failed run, counted and reported like any other.
             reason = redact(f"{type(exc).__name__}: {exc}", self.config.secrets())
             log.error("run %d failed unexpectedly: %s", number, reason, exc_info=True)
-            self._failed(self.config, started)
+            self.watch.failed(self.config, time.monotonic() - started)
         finally:
             self._idle.set()
 
@@ -164,26 +165,12 @@ class Service:
             return
         except CbsalertError as exc:
             log.error("run %d failed: %s", number, redact(str(exc), config.secrets()))
-            self._failed(config, started)
+            self.watch.failed(config, time.monotonic() - started)
             return
         if result.skipped:
             log.info("run %d skipped: %s", number, result.skipped)
             return
-        self.metrics.observe(result, time.time())
-        _log_summary(number, result)
-        if config.heartbeat_url and (result.fatal or not result.errors):
-            self._ping(config, failed=result.fatal is not None)
-
-    def _failed(self, config: Config, started: float) -> None:
-        """Account for a run that ended without a result: metrics, and a ``/fail`` ping."""
-        self.metrics.observe_error(time.monotonic() - started, time.time())
-        if config.heartbeat_url:
-            self._ping(config, failed=True)
-
-    def _ping(self, config: Config, *, failed: bool) -> None:
-        assert config.heartbeat_url is not None
-        url = config.heartbeat_url.get_secret_value()
-        ping_heartbeat(url, failed=failed, secrets=config.secrets())
+        self.watch.finished(number, config, result)
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -292,36 +279,6 @@ def _metrics_server(
         raise ConfigError(
             f"metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
-
-
-def _log_summary(number: int, result: RunResult) -> None:
-    counts = result.counts()
-    fields = {
-        "event": "run_finished",
-        "run": number,
-        "outcome": outcome(result),
-        "date": result.day.isoformat(),
-        "users_checked": result.users_checked,
-        "users_total": result.users_total,
-        "alerts_new": counts["new"],
-        "alerts_escalated": counts["escalated"],
-        "alerts_unsilenced": counts["unsilenced"],
-        "alerts_repeat": counts["repeat"],
-        "alerts_firing": counts["firing"],
-        "alerts_resolved": counts["resolved"],
-        "deliveries_sent": result.deliveries_sent,
-        "deliveries_failed": result.deliveries_failed,
-        "api_calls": result.api_calls,
-        "duration_s": round(result.duration_s, 3),
-    }
-    ok = outcome(result) == "ok" and not result.deliveries_failed
-    log.log(
-        logging.INFO if ok else logging.WARNING,
-        "run %d finished: %s",
-        number,
-        summary_line(result),
-        extra={"fields": fields},
-    )
 
 
 def _describe(config: Config) -> str:
