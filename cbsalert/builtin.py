@@ -53,7 +53,6 @@ class CbsUnreachableRule(RuleBase):
             login="(cbs)",
             day=day,
             summary=summary,
-            notify=tuple(self.notify),
         )
 
 
@@ -98,7 +97,6 @@ class UserUncheckedRule(RuleBase):
                     day=day,
                     owner=owner,
                     summary=summary,
-                    notify=tuple(self.notify),
                 )
             )
         return out

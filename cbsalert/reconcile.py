@@ -114,7 +114,7 @@ def reconcile_findings(
         snap = current[key]
         rule = rules.get(snap.rule)
         if snap.state == "firing" and rule is not None:
-            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
+            finding = _snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
             events.append(_event(finding, "firing", snap, _silenced(silences, finding, now)))
     changes = [AlertChange(current[key], tuple(steps)) for key, steps in transitions.items()]
     return events, changes
@@ -200,7 +200,7 @@ def _step(
         if snap.state != "firing":
             return _Step()
         if not finding.firing:  # older good news: still reported as firing, as stored
-            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
+            finding = _snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
         return _Step(event=_event(finding, "firing", snap, silenced))
     if finding.firing:
         return _fire(finding, snap, rule, silenced, now)
@@ -336,12 +336,7 @@ def _repeat_due(interval: timedelta | None, last: datetime | None, now: datetime
 
 
 def _snapshot_finding(
-    snap: AlertSnapshot,
-    rule: RuleBase | None = None,
-    *,
-    day: date,
-    summary: str,
-    firing: bool | None = None,
+    snap: AlertSnapshot, *, day: date, summary: str, firing: bool | None = None
 ) -> Finding:
     """What the stored alert knows, as a finding about ``day`` (no job details: the store
     keeps none), at the severity it fired with. Firing while the alert fires unless
@@ -358,7 +353,6 @@ def _snapshot_finding(
         backup_set_name=snap.backup_set_name,
         destination_id=snap.destination_id,
         summary=summary,
-        notify=tuple(rule.notify) if rule else (),
     )
 
 
@@ -377,7 +371,7 @@ def _auto_resolve(
         return None
     summary = f"No new failed restore for {quiet_days} days; resolved automatically."
     after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
-    finding = _snapshot_finding(after, rule, day=day, summary=summary)
+    finding = _snapshot_finding(after, day=day, summary=summary)
     silenced = _silenced(silences, finding, now)
     event = _event(finding, "resolved", after, silenced)
     return event, after, TransitionRecord(now, day, "firing", "resolved", summary)
