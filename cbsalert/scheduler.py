@@ -26,31 +26,25 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from cbsalert import __version__
-from cbsalert.config import Config, cron_trigger, find_config
+from cbsalert.config import Config, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
 from cbsalert.metrics import Metrics, MetricsServer
 from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
 from cbsalert.runwatch import RunWatch
+from cbsalert.schedule import MISFIRE_GRACE_S, cron_trigger, scheduled_slot
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "check"
-MISFIRE_GRACE_S = 6 * 3600
-# Look-back windows for the fire time of a scheduled run: a run is normally milliseconds
-# late, but may be hours late after a machine slept (up to the misfire grace).
-SLOT_WINDOWS = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=1),
-    timedelta(seconds=MISFIRE_GRACE_S),
-)  # fmt: skip
 SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
@@ -248,26 +242,6 @@ def serve(
         return 0
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def scheduled_slot(config: Config, now: datetime) -> str | None:
-    """The fire time of the schedule this run belongs to (the latest one not after ``now``),
-    as a UTC ISO string; None for a run off the schedule (``--run-now``).
-
-    Two instances with the same schedule compute the same slot, which the state store
-    hands to one of them only. APScheduler 3 does not give a job its fire time, and cron
-    triggers cannot step backwards, so step forward through growing look-back windows.
-    """
-    trigger = cron_trigger(config.schedule, config.timezone)
-    for window in SLOT_WINDOWS:
-        fire = trigger.get_next_fire_time(None, now - window)
-        latest = None
-        while fire is not None and fire <= now:
-            latest = fire
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-        if latest is not None:
-            return str(latest.astimezone(UTC).isoformat(timespec="seconds"))
-    return None
 
 
 def _metrics_server(
