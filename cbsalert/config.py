@@ -4,126 +4,49 @@ Unknown keys are errors everywhere (a typo must not silently disable a rule). Ev
 problem is reported as ``file:line: key.path: message`` so that a user finds it at once.
 Secrets are ``SecretStr`` from the moment they are read, and are meant to come from the
 environment: ``sys_password: ${CBSALERT_SYS_PASSWORD}``.
+
+Here: the whole ``Config`` (what refers to what across sections) and finding and loading
+the file. Its sections are in ``configsections``, reading YAML in ``yamlconf``, turning
+problems into ``file:line`` messages (``parse_document``) in ``configerrors``; the names
+other modules import from here stay importable from here.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Annotated, Union
+from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from cbsalert.configerrors import Located, LocatedProblems, format_errors
-from cbsalert.configpath import CONFIG_DIR, ConfigPath, config_dir
+from cbsalert.configerrors import Located, LocatedProblems
+from cbsalert.configerrors import parse_document as parse_document
+from cbsalert.configpath import CONFIG_DIR, config_dir
+from cbsalert.configsections import CbsConfig as CbsConfig
+from cbsalert.configsections import MetaAlert as MetaAlert
+from cbsalert.configsections import Strict, check_zone
+from cbsalert.configsections import UncheckedAlert as UncheckedAlert
+from cbsalert.configsections import WatchEntry as WatchEntry
 from cbsalert.db import state_url
 from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
-from cbsalert.yamlconf import Document, dotted, read_yaml
+from cbsalert.schedule import cron_trigger as cron_trigger  # re-exported: its home until now
+from cbsalert.yamlconf import dotted
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATHS = ("cbsalert.yaml", "rules.yaml", "/etc/cbsalert/cbsalert.yaml")
-
-
-def cron_trigger(expr: str, timezone: str) -> CronTrigger:
-    """A trigger for a 5-field crontab, or a 6-field one with seconds first (used by tests)."""
-    fields = expr.split()
-    zone = ZoneInfo(timezone)
-    if len(fields) == 5:
-        return CronTrigger.from_crontab(expr, timezone=zone)
-    if len(fields) == 6:
-        second, minute, hour, day, month, dow = fields
-        return CronTrigger(
-            second=second, minute=minute, hour=hour, day=day, month=month,
-            day_of_week=dow, timezone=zone,
-        )  # fmt: skip
-    raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class CbsConfig(_Strict):
-    url: str
-    sys_user: str = Field(min_length=1)
-    sys_password: SecretStr
-    timeout_s: float = Field(default=30.0, gt=0)  # one request, from connecting to its last byte
-    # Short, and a failed connection is retried once at most: a person waiting for `check`
-    # hears that the CBS is down within seconds, not after every retry of every user.
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    # The decoded size of one answer (gzip included); a bigger one is that user's check error.
-    max_answer_mb: float = Field(default=50.0, gt=0)
-    # The whole fetch of one run, retries included: a CBS slow enough to pass it leaves the
-    # users not fetched by then as check errors (exit 1), or the run failed (exit 3).
-    deadline_s: float = Field(default=3600.0, gt=0)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
-    verify_tls: bool = True
-    ca_bundle: ConfigPath | None = None
-    retries: int = Field(default=3, ge=0, le=10)
-    backoff_s: float = Field(default=0.5, ge=0)
-    timezone: str | None = None  # the zone the CBS reports times in; default: `timezone`
-    # Jobs of one set on one day looked at, newest first: bounds the report calls one user
-    # can cause (a flood of job records must not become a flood of calls on the CBS).
-    max_jobs_per_set: int = Field(default=20, ge=1, le=10_000)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must start with http:// or https:// and name a host")
-        return value.rstrip("/")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        return _check_zone(value) if value is not None else None
-
-
-class WatchEntry(_Strict):
-    login: str = Field(min_length=1)
-    owner: str = ""
-    backup_sets: list[str] | None = None
-    ignore_sets: list[str] = Field(default_factory=list)
-    rules: list[str] | None = None
-
-
-class MetaAlert(_Strict):
-    notify: list[str] | None = None
-    severity: Literal["critical", "warning", "info"] = "critical"
-
-
-class UncheckedAlert(MetaAlert):
-    """A watched user that could not be checked: a blind spot, not a failed backup."""
-
-    severity: Literal["critical", "warning", "info"] = "warning"
-
-
-def _check_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)"
-        ) from None
-    return value
 
 
 if TYPE_CHECKING:
@@ -137,7 +60,7 @@ else:
     ]
 
 
-class Config(_Strict):
+class Config(Strict):
     cbs: CbsConfig
     timezone: str = "UTC"
     schedule: str = "0 7 * * *"
@@ -165,7 +88,7 @@ class Config(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        return _check_zone(value)
+        return check_zone(value)
 
     @field_validator("state")
     @classmethod
@@ -284,45 +207,12 @@ def load_config(path: str | Path | None = None) -> Config:
     return config
 
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
 def parse_config(text: str, name: str = "<config>", *, folder: Path | None = None) -> Config:
     """The config in ``text``; ``folder`` is where its relative paths start (None: as given)."""
     config, document = parse_document(text, name, Config, context={CONFIG_DIR: folder})
     config._source = name
     config._literal_secrets = [dotted(p) for p in document.literal_secrets]
     return config
-
-
-def parse_document(
-    text: str,
-    name: str,
-    model: type[_M],
-    *,
-    what: str = "configuration",
-    expand_env: bool = True,
-    context: dict[str, object] | None = None,
-) -> tuple[_M, Document]:
-    """Parse a YAML (or JSON) document into ``model``; raise ``ConfigError`` listing every
-    problem as ``file:line: key.path: message``. Used for the config file and for the
-    simulator's data file (``what="simulator data"``, no ``${ENV}`` expansion)."""
-    document = read_yaml(text, name, what=what, expand_env=expand_env)
-    if not isinstance(document.data, dict):
-        raise ConfigError(f"{name}:1: the {what} must be a mapping of keys to values")
-    problems = [document.describe(problem) for problem in document.problems]
-    try:
-        config = model.model_validate(document.data, context=context)
-    except ValidationError as exc:
-        problems.extend(format_errors(exc, document))
-        config = None
-    if problems or config is None:
-        count = len(problems)
-        raise ConfigError(
-            f"{name}: {count} problem{'s' if count != 1 else ''} in the {what}",
-            problems=problems,
-        )
-    return config, document
 
 
 def _warn_if_world_readable(file: Path, config: Config) -> None:

@@ -1,4 +1,5 @@
-"""How a validation error of the config becomes ``file:line: key.path: message``.
+"""How a validation error of the config becomes ``file:line: key.path: message``, and
+``parse_document``: a YAML document into a model, or one ``ConfigError`` listing every problem.
 
 A model validator that finds problems deeper in the config raises ``LocatedProblems``,
 each problem with its key path (and, for two values that clash, the path of the first),
@@ -8,11 +9,14 @@ so that each is reported at its own line rather than at the top of the file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from cbsalert.yamlconf import Document, KeyPath, dotted
+from cbsalert.errors import ConfigError
+from cbsalert.yamlconf import Document, KeyPath, dotted, read_yaml
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class Located(NamedTuple):
@@ -70,3 +74,33 @@ def format_errors(exc: ValidationError, document: Document) -> Iterator[str]:
         elif error["type"] == "union_tag_not_found":
             message = f"missing {ctx.get('discriminator', 'kind').strip(chr(39))}"
         yield at(loc, message)
+
+
+def parse_document(
+    text: str,
+    name: str,
+    model: type[_M],
+    *,
+    what: str = "configuration",
+    expand_env: bool = True,
+    context: dict[str, object] | None = None,
+) -> tuple[_M, Document]:
+    """Parse a YAML (or JSON) document into ``model``; raise ``ConfigError`` listing every
+    problem as ``file:line: key.path: message``. Used for the config file and for the
+    simulator's data file (``what="simulator data"``, no ``${ENV}`` expansion)."""
+    document = read_yaml(text, name, what=what, expand_env=expand_env)
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{name}:1: the {what} must be a mapping of keys to values")
+    problems = [document.describe(problem) for problem in document.problems]
+    try:
+        config = model.model_validate(document.data, context=context)
+    except ValidationError as exc:
+        problems.extend(format_errors(exc, document))
+        config = None
+    if problems or config is None:
+        count = len(problems)
+        raise ConfigError(
+            f"{name}: {count} problem{'s' if count != 1 else ''} in the {what}",
+            problems=problems,
+        )
+    return config, document

@@ -16,7 +16,7 @@
     ├── StateError                 the state database cannot be used     -> exit 4
     │   └── LockTimeoutError       another run holds the run lock        -> exit 5
     └── DeliveryError              a notifier could not deliver; `permanent` says
-                                   whether retrying can help
+                                   whether retrying soon can help
 
 Messages never contain secrets: the client never puts request bodies into errors,
 and `redact()` is applied to anything that may echo a URL or a server's text; the log
@@ -141,7 +141,9 @@ class LockTimeoutError(StateError):
 
 
 class DeliveryError(CbsalertError):
-    """A notifier failed. Transient failures are retried on later runs; permanent ones are not."""
+    """A notifier failed. A transient failure is retried at the next run; a permanent one
+    (the config must change) only once a day (``outbox.PERMANENT_RETRY_AFTER``), so that a
+    fixed config delivers it while a refusing provider is not asked at every run."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)

@@ -9,14 +9,9 @@ flood of calls on the customer's server.
 
 A user whose calls fail becomes a ``CheckError`` and contributes no findings, so a failed
 fetch is never taken as evidence that a problem is fixed. Some failures are the CBS's, not
-the users': they stop the whole run (``CbsAuthError``, ``CbsUnavailableError``), and the
-pipeline turns that into exit 3 and the meta-alert:
-
-* wrong system credentials (confirmed by the server);
-* a connection that cannot be made (refused, DNS, TLS) before the CBS has answered once;
-* the first users all failing on the wire (timeouts, 5xx, 404s, HTML pages) before the CBS
-  has answered once in its own JSON;
-* every user failing the same way on the wire (a proxy that 404s one operation).
+the users': wrong system credentials (confirmed by the server), and the signs that
+``outage.OutageWatch`` reads. They stop the whole run (``CbsAuthError``,
+``CbsUnavailableError``), and the pipeline turns that into exit 3 and the meta-alert.
 """
 
 from __future__ import annotations
@@ -33,12 +28,11 @@ from cbsalert.cbs_http import shown_url
 from cbsalert.config import Config, WatchEntry
 from cbsalert.errors import (
     CbsAuthError,
-    CbsConnectError,
     CbsError,
-    CbsNotApiError,
     CbsUnavailableError,
 )
 from cbsalert.model import CheckError, JobResult, UserSnapshot
+from cbsalert.outage import OutageWatch
 from cbsalert.records import BackupJob, BackupSet, Destination, RestoreJob
 from cbsalert.scope import names_any
 from cbsalert.selection import check_watched_sets, newest_per_set, of_the_day
@@ -99,33 +93,6 @@ class _Fetcher:
         self.config = config
         self.day = day
         self.history = history
-        self.successes = 0
-        self.wire_failures: list[CbsError] = []
-
-    def cbs_unusable(self, exc: CbsError, give_up: int) -> CbsUnavailableError | None:
-        """Whether this user's failure, with those before it, says the CBS cannot be used.
-
-        Before the CBS has answered once in its own JSON, a refused connection (or a TLS or
-        DNS failure) is the CBS's, whoever met it; so are ``give_up`` users failing on the
-        wire (404, an HTML page, timeouts): a wrong ``cbs.url`` is not N users' problem."""
-        if not isinstance(exc, (CbsUnavailableError, CbsNotApiError)):
-            return None
-        self.wire_failures.append(exc)
-        if self.client.answered:
-            return None
-        if isinstance(exc, CbsConnectError) or len(self.wire_failures) >= give_up:
-            return _unavailable(exc)
-        return None
-
-    def all_failed_alike(self, users: int) -> CbsUnavailableError | None:
-        """Every user failed, all on the wire and all the same way: the CBS (or a proxy in
-        front of it) cannot be used, even if it answered some other call."""
-        failures = self.wire_failures
-        if self.successes or len(failures) != users:
-            return None
-        if len({(f.operation, f.message) for f in failures}) != 1:
-            return None
-        return _unavailable(failures[0])
 
     async def user(self, entry: WatchEntry) -> UserSnapshot:
         login, owner, client = entry.login, entry.owner, self.client
@@ -146,7 +113,6 @@ class _Fetcher:
         restores = of_the_day(login, "restore", restores, self.day)
         expected, source = self._expected_sets(entry, sets, jobs)
         results = await self._job_results(login, owner, jobs)
-        self.successes += 1
         return UserSnapshot(
             login=login,
             owner=owner,
@@ -254,6 +220,8 @@ async def fetch_day(
     fetcher = _Fetcher(client, config, day, history or {})
     result = FetchResult()
     entries = list(config.watch)
+    # A CBS that answers nobody is down, not N users with problems: give up early.
+    outage = OutageWatch(client, users=len(entries), give_up=max(3, config.cbs.max_concurrency))
     queue: asyncio.Queue[WatchEntry] = asyncio.Queue()
     for entry in entries:
         queue.put_nowait(entry)
@@ -261,8 +229,6 @@ async def fetch_day(
     # Users in flight are bounded too, so ten thousand users cost ten thousand small
     # records, not ten thousand suspended coroutines holding their partial results.
     workers = max(1, min(len(entries), config.cbs.max_concurrency * 2))
-    # A CBS that answers nobody is down, not N users with problems: give up early.
-    give_up = min(len(entries), max(3, config.cbs.max_concurrency))
 
     async def worker() -> None:
         nonlocal done
@@ -273,12 +239,13 @@ async def fetch_day(
             except CbsAuthError:
                 raise
             except CbsError as exc:
-                unusable = fetcher.cbs_unusable(exc, give_up)
+                unusable = outage.failed(exc)
                 if unusable is not None:
                     raise unusable from None
                 log.warning("cannot check %s: %s", entry.login, exc)
                 result.errors.append(CheckError(entry.login, exc.operation, exc.message))
             else:
+                outage.succeeded()
                 result.checked_logins.add(entry.login)
                 if consume is None:
                     result.snapshots.append(snapshot)
@@ -293,7 +260,7 @@ async def fetch_day(
     try:
         async with deadline:
             await _first_failure(tasks)
-        unusable = fetcher.all_failed_alike(len(entries))
+        unusable = outage.all_failed_alike()
         if unusable is not None:
             raise unusable
     except TimeoutError:
@@ -308,12 +275,6 @@ async def fetch_day(
     result.snapshots.sort(key=lambda s: order[s.login])
     result.errors.sort(key=lambda e: order.get(e.login, 0))
     return result
-
-
-def _unavailable(exc: CbsError) -> CbsUnavailableError:
-    if isinstance(exc, CbsUnavailableError):
-        return exc
-    return CbsUnavailableError(exc.operation, exc.message)
 
 
 def _deadline_passed(config: Config, entries: list[WatchEntry], result: FetchResult) -> None:

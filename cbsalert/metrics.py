@@ -28,22 +28,14 @@ from prometheus_client import (
 
 from cbsalert.errors import redact, redact_url
 from cbsalert.model import AlertState
-from cbsalert.pipeline import RunResult
+from cbsalert.runresult import OUTCOMES, RunResult
 from cbsalert.webserver import CONNECTION_LIMIT, IDLE_TIMEOUT_S, BoundedServer
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("ok", "partial", "cbs_unreachable", "error")
 STATES: tuple[str, ...] = get_args(AlertState)
 SEVERITIES = ("critical", "warning", "info")
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
-
-
-def outcome(result: RunResult) -> str:
-    """``ok`` only when every watched user was checked: that is what "working" means here."""
-    if result.fatal:
-        return "cbs_unreachable"
-    return "partial" if result.errors else "ok"
 
 
 class Metrics:
@@ -99,8 +91,8 @@ class Metrics:
             registry=r,
         )
         # Series that exist from the start read 0 rather than "no data" in dashboards.
-        for name in OUTCOMES:
-            self.runs.labels(name)
+        for outcome in OUTCOMES:
+            self.runs.labels(outcome)
         for name in ("sent", "failed"):
             self.deliveries.labels(name)
         for name in ("checked", "failed"):
@@ -111,8 +103,7 @@ class Metrics:
 
     def observe(self, result: RunResult, ended_at: float) -> None:
         """Account for a run that returned a result (a CBS outage included)."""
-        name = outcome(result)
-        self.runs.labels(name).inc()
+        self.runs.labels(result.outcome).inc()
         self.run_duration.observe(result.duration_s)
         self.deliveries.labels("sent").inc(result.deliveries_sent)
         self.deliveries.labels("failed").inc(result.deliveries_failed)
@@ -129,12 +120,12 @@ class Metrics:
         self.users.labels("checked").set(result.users_checked)
         self.users.labels("failed").set(result.users_total - result.users_checked)
         self.last_run.set(ended_at)
-        if name == "ok":
+        if result.outcome == "ok":
             self.last_success.set(ended_at)
 
     def observe_error(self, duration_s: float, ended_at: float) -> None:
         """Account for a run that raised (state database, run lock, a bug)."""
-        self.runs.labels("error").inc()
+        self.runs.labels("error").inc()  # the outcome of a run without a result
         self.run_duration.observe(duration_s)
         self.last_run.set(ended_at)
 

@@ -118,7 +118,6 @@ class Finding:
     errors: Count = None
     warnings: Count = None
     summary: str = ""
-    notify: tuple[str, ...] = ()
     # About a job that was still running at its day's check, judged at a later one: newer
     # evidence about that day than what its check stored (``cbsalert.carryover``).
     carried: bool = False

@@ -153,7 +153,8 @@ class Outbox(Storage):
         self._mark(delivery_id, status="sent", sent_at=now, claim_token=None)
 
     def mark_failed(self, delivery_id: int, error: str, *, permanent: bool, now: datetime) -> None:
-        """Record a failed attempt; a permanent failure is never claimed again."""
+        """Record a failed attempt; a permanent failure is claimed again only after
+        ``PERMANENT_RETRY_AFTER`` (both within ``max_attempts``)."""
         text = self._redact(error)[:4000]
         self._mark(
             delivery_id, status="failed", permanent=permanent, last_error=text, claim_token=None

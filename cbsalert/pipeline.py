@@ -16,9 +16,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, get_args
 
 from cbsalert.carryover import CarryOver
 from cbsalert.carrystore import CarriedJobs
@@ -26,95 +24,15 @@ from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
-from cbsalert.errors import (
-    EXIT_CBS,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    CbsAuthError,
-    CbsUnavailableError,
-    DeliveryError,
-    redact,
-    redact_url,
-)
+from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact, redact_url
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
-from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
+from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
 from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
+from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunResult:
-    """What a run did; ``to_json`` is the ``--format json`` document."""
-
-    day: date  # the run's day (yesterday, or --date); the newest of ``days``
-    timezone: str
-    dry_run: bool
-    users_total: int
-    days: list[date] = field(default_factory=list)  # checked, oldest first (catch-up)
-    days_not_checked: list[date] = field(default_factory=list)  # missed, older than the limit
-    api_calls: int = 0  # operations asked for; retried attempts are in api_retries
-    api_retries: int = 0
-    calls_by_operation: dict[str, int] = field(default_factory=dict)
-    api_errors_by_operation: dict[str, int] = field(default_factory=dict)
-    events: list[AlertEvent] = field(default_factory=list)
-    errors: list[CheckError] = field(default_factory=list)
-    fatal: str | None = None
-    fatal_reason: str | None = None
-    skipped: str | None = None  # set when another instance had already done this run
-    deliveries_sent: int = 0
-    deliveries_failed: int = 0
-    duration_s: float = 0.0
-    state_s: float = 0.0
-
-    @property
-    def users_checked(self) -> int:
-        failed = {e.login for e in self.errors}
-        return 0 if self.fatal else self.users_total - len(failed)
-
-    @property
-    def users_unchecked(self) -> int:
-        """Watched users this run could not check (all of them when the CBS was unusable)."""
-        return self.users_total - self.users_checked
-
-    @property
-    def exit_code(self) -> int:
-        if self.fatal:
-            return EXIT_CBS
-        return EXIT_PARTIAL if self.errors else EXIT_OK
-
-    @property
-    def reported(self) -> list[AlertEvent]:
-        """Events worth showing: every alert firing after the run (with evidence this day or
-        not; its ``date`` is the day of its latest evidence), and what resolved in it."""
-        return [e for e in self.events if e.state != "firing" or e.finding.firing]
-
-    def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(get_args(AlertState), 0)
-        for event in self.reported:
-            out[event.state] += 1
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "date": self.day.isoformat(),
-            "days": [d.isoformat() for d in self.days],
-            "days_not_checked": [d.isoformat() for d in self.days_not_checked],
-            "timezone": self.timezone,
-            "dry_run": self.dry_run,
-            "api_calls": self.api_calls,
-            "api_retries": self.api_retries,
-            "users": {"total": self.users_total, "checked": self.users_checked},
-            "alerts": [e.to_dict() for e in self.reported],
-            "errors": [e.to_dict() for e in self.errors],
-            "fatal": self.fatal,
-            "deliveries": {"sent": self.deliveries_sent, "failed": self.deliveries_failed},
-            "calls_by_operation": dict(self.calls_by_operation),
-            "duration_s": round(self.duration_s, 3),
-            "state_s": round(self.state_s, 3),  # of which in the state database
-        }
 
 
 def default_day(config: Config, now: datetime) -> date:

@@ -3,7 +3,10 @@
 ``reconcile_findings`` takes plain data (findings, snapshots of the stored alerts, the
 rules, the active silences, the checked day and ``now``) and returns what to tell people
 (``AlertEvent``s) and how the stored alerts change (``AlertChange``s). ``StateStore`` loads
-the snapshots and writes the changes; nothing here touches a database or the clock.
+the snapshots and writes the changes; nothing here touches a database or the clock. Here
+the day's findings are ordered and walked, with what resolves an alert without a finding
+of its own (a deleted set, a quiet restore); what one finding does to its alert is
+``alertstep.next_step``.
 
 The promises it keeps, from issue 4:
 
@@ -34,10 +37,11 @@ The promises it keeps, from issue 4:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime
 
-from cbsalert.model import AlertEvent, AlertState, Finding, Severity, worse
+from cbsalert.alertstep import alert_event, next_step, snapshot_finding
+from cbsalert.model import AlertEvent, Finding
 from cbsalert.rules import RuleBase
 from cbsalert.stored import (
     ActiveSilence,
@@ -52,17 +56,6 @@ __all__ = [
     "ActiveSilence", "AlertChange", "AlertSnapshot", "StoredState", "TransitionRecord",
     "TransitionState", "reconcile_findings",
 ]  # fmt: skip
-
-# A daily job with `repeat_interval: 24h` starts a few seconds earlier or later each day; a
-# reminder is due when the interval has passed up to this slack (at most a tenth of it).
-REPEAT_SLACK = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class _Step:
-    event: AlertEvent | None = None
-    after: AlertSnapshot | None = None
-    transitions: tuple[TransitionRecord, ...] = ()
 
 
 def reconcile_findings(
@@ -96,7 +89,8 @@ def reconcile_findings(
         if rule is None:
             continue
         with_evidence.add(finding.key)
-        step = _step(finding, current.get(finding.key), rule, silences, now)
+        silenced = _silenced(silences, finding, now)
+        step = next_step(finding, current.get(finding.key), rule, silenced, now)
         if step.event is not None:
             events.append(step.event)
         if step.after is not None:
@@ -115,8 +109,8 @@ def reconcile_findings(
         snap = current[key]
         rule = rules.get(snap.rule)
         if snap.state == "firing" and rule is not None:
-            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
-            events.append(_event(finding, "firing", snap, _silenced(silences, finding, now)))
+            finding = snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
+            events.append(alert_event(finding, "firing", snap, _silenced(silences, finding, now)))
     changes = [AlertChange(current[key], tuple(steps)) for key, steps in transitions.items()]
     return events, changes
 
@@ -153,7 +147,7 @@ def _removed_sets(
             f"Resolved: backup set no longer exists ({name}set {snap.backup_set_id} is not "
             f"among {snap.login}'s backup sets on the CBS)."
         )
-        out.append(_snapshot_finding(snap, day=day, summary=summary, firing=False))
+        out.append(snapshot_finding(snap, day=day, summary=summary, firing=False))
     return out
 
 
@@ -161,205 +155,6 @@ def _silenced(silences: Collection[ActiveSilence], finding: Finding, now: dateti
     return any(
         s.matches(finding.rule, finding.login, finding.backup_set_id, finding.backup_set_name, now)
         for s in silences
-    )
-
-
-def _days_failing(snap: AlertSnapshot, day: date) -> int:
-    """Days from the first failing day to the latest one (a backfill reports the stored)."""
-    return (max(day, snap.last_fired_day) - snap.since_day).days + 1
-
-
-def _event(
-    finding: Finding,
-    state: AlertState,
-    snap: AlertSnapshot,
-    silenced: bool,
-    notify: Collection[str] = (),
-    previous: Severity | None = None,
-) -> AlertEvent:
-    return AlertEvent(
-        finding=finding,
-        state=state,
-        since=snap.since,
-        days_failing=None if state == "resolved" else _days_failing(snap, finding.day),
-        silenced=silenced,
-        notify=() if silenced else tuple(notify),
-        previous_severity=previous if previous != finding.severity else None,
-    )
-
-
-def _step(
-    finding: Finding,
-    snap: AlertSnapshot | None,
-    rule: RuleBase,
-    silences: Collection[ActiveSilence],
-    now: datetime,
-) -> _Step:
-    silenced = _silenced(silences, finding, now)
-    if snap is not None and _stale(finding, snap) and not rule.live:
-        # A re-run of the same day or a backfill: the stored state is newer or as new.
-        if snap.state != "firing":
-            return _Step()
-        if not finding.firing:  # older good news: still reported as firing, as stored
-            finding = _snapshot_finding(snap, rule, day=snap.last_day, summary=snap.summary)
-        return _Step(event=_event(finding, "firing", snap, silenced))
-    if finding.firing:
-        return _fire(finding, snap, rule, silenced, now)
-    if snap is None:
-        return _Step()  # clear, and never fired: nothing to store
-    seen = _observe(snap, finding)
-    if snap.state == "resolved":
-        return _Step(after=seen)
-    tell = rule.send_resolved and snap.notified_this_episode and not silenced
-    after = replace(
-        seen,
-        state="resolved",
-        resolved_at=now,
-        last_notified_at=now if tell else snap.last_notified_at,
-    )
-    # A clear finding carries the rule's default severity; the alert resolves with its own.
-    finding = replace(finding, severity=snap.severity)
-    return _Step(
-        event=_event(finding, "resolved", after, silenced, rule.notify if tell else ()),
-        after=after,
-        transitions=(TransitionRecord(now, finding.day, "firing", "resolved", finding.summary),),
-    )
-
-
-def _stale(finding: Finding, snap: AlertSnapshot) -> bool:
-    """Evidence no newer than the stored: a re-run or a backfill. A carried-over job's
-    verdict is about its own day, but newer than what that day's check could store."""
-    if finding.carried:
-        return finding.day < snap.last_day
-    return finding.day <= snap.last_day
-
-
-def _observe(snap: AlertSnapshot, finding: Finding) -> AlertSnapshot:
-    """The snapshot updated with newer evidence, state unchanged; only firing evidence
-    says how severe the alert is."""
-    return replace(
-        snap,
-        severity=finding.severity if finding.firing else snap.severity,
-        owner=finding.owner or snap.owner,
-        backup_set_name=finding.backup_set_name or snap.backup_set_name,
-        last_day=finding.day,
-        last_fired_day=finding.day if finding.firing else snap.last_fired_day,
-        summary=finding.summary,
-    )
-
-
-def _fire(
-    finding: Finding, snap: AlertSnapshot | None, rule: RuleBase, silenced: bool, now: datetime
-) -> _Step:
-    if snap is None or snap.state == "resolved":
-        after = AlertSnapshot(
-            key=finding.key,
-            rule=finding.rule,
-            kind=finding.kind,
-            severity=finding.severity,
-            login=finding.login,
-            state="firing",
-            since=now,
-            since_day=finding.day,
-            last_day=finding.day,
-            last_fired_day=finding.day,
-            owner=finding.owner,
-            backup_set_id=finding.backup_set_id,
-            backup_set_name=finding.backup_set_name,
-            destination_id=finding.destination_id,
-            last_notified_at=snap.last_notified_at if snap else None,
-            notified_severity=snap.notified_severity if snap else None,
-            summary=finding.summary,
-            id=snap.id if snap else None,
-        )
-        return _Step(
-            event=_event(finding, "new", after, silenced, rule.notify),
-            after=after if silenced else _told(after, now),
-            transitions=(
-                TransitionRecord(
-                    now, finding.day, snap.state if snap else None, "firing", finding.summary
-                ),
-            ),
-        )
-    seen = _observe(snap, finding)
-    changed = _severity_change(snap, finding, now)
-    if silenced:
-        return _Step(
-            event=_event(finding, "firing", seen, silenced), after=seen, transitions=changed
-        )
-    if not snap.notified_this_episode:
-        # It started while silenced (or before the silence was lifted): this is the first
-        # message people get about it, but not a new episode.
-        return _Step(
-            event=_event(finding, "unsilenced", seen, silenced, rule.notify),
-            after=_told(seen, now),
-            transitions=changed,
-        )
-    heard = snap.notified_severity or snap.severity
-    if worse(finding.severity, heard):
-        return _Step(
-            event=_event(finding, "escalated", seen, silenced, rule.notify, previous=heard),
-            after=_told(seen, now),
-            transitions=changed,
-        )
-    if _repeat_due(rule.repeat_interval, snap.last_notified_at, now):
-        repeat = TransitionRecord(now, finding.day, "firing", "repeat", finding.summary)
-        return _Step(
-            event=_event(finding, "repeat", seen, silenced, rule.notify, previous=heard),
-            after=_told(seen, now),
-            transitions=(*changed, repeat),
-        )
-    return _Step(event=_event(finding, "firing", seen, silenced), after=seen, transitions=changed)
-
-
-def _told(snap: AlertSnapshot, now: datetime) -> AlertSnapshot:
-    """The snapshot after a message about it went out: what people heard, and when."""
-    return replace(snap, last_notified_at=now, notified_severity=snap.severity)
-
-
-def _severity_change(
-    snap: AlertSnapshot, finding: Finding, now: datetime
-) -> tuple[TransitionRecord, ...]:
-    """A transition row when firing evidence changes the alert's severity."""
-    if finding.severity == snap.severity:
-        return ()
-    to_state: TransitionState = (
-        "escalated" if worse(finding.severity, snap.severity) else "deescalated"
-    )
-    summary = f"{snap.severity} -> {finding.severity}: {finding.summary}"
-    return (TransitionRecord(now, finding.day, "firing", to_state, summary),)
-
-
-def _repeat_due(interval: timedelta | None, last: datetime | None, now: datetime) -> bool:
-    if interval is None or last is None:
-        return False
-    return now - last >= interval - min(interval / 10, REPEAT_SLACK)
-
-
-def _snapshot_finding(
-    snap: AlertSnapshot,
-    rule: RuleBase | None = None,
-    *,
-    day: date,
-    summary: str,
-    firing: bool | None = None,
-) -> Finding:
-    """What the stored alert knows, as a finding about ``day`` (no job details: the store
-    keeps none), at the severity it fired with. Firing while the alert fires unless
-    ``firing`` says otherwise; a resolved alert's is clear."""
-    return Finding(
-        rule=snap.rule,
-        kind=snap.kind,
-        severity=snap.severity,
-        firing=snap.state == "firing" if firing is None else firing,
-        login=snap.login,
-        day=day,
-        owner=snap.owner,
-        backup_set_id=snap.backup_set_id,
-        backup_set_name=snap.backup_set_name,
-        destination_id=snap.destination_id,
-        summary=summary,
-        notify=tuple(rule.notify) if rule else (),
     )
 
 
@@ -378,7 +173,7 @@ def _auto_resolve(
     if summary is None:
         return None
     after = replace(snap, state="resolved", resolved_at=now, last_day=day, summary=summary)
-    finding = _snapshot_finding(after, rule, day=day, summary=summary)
+    finding = snapshot_finding(after, day=day, summary=summary)
     silenced = _silenced(silences, finding, now)
-    event = _event(finding, "resolved", after, silenced)
+    event = alert_event(finding, "resolved", after, silenced)
     return event, after, TransitionRecord(now, day, "firing", "resolved", summary)

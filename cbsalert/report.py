@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cbsalert.labels import days_phrase
-from cbsalert.pipeline import RunResult
 from cbsalert.render import format_span, plural
+from cbsalert.runresult import RunResult
 from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}

@@ -26,31 +26,25 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from cbsalert import __version__
-from cbsalert.config import Config, cron_trigger, find_config
+from cbsalert.config import Config, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
-from cbsalert.metrics import Metrics, MetricsServer, outcome, ping_heartbeat
-from cbsalert.pipeline import RunResult, default_day, run_once
+from cbsalert.metrics import Metrics, MetricsServer
+from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
-from cbsalert.report import summary_line
+from cbsalert.runwatch import RunWatch
+from cbsalert.schedule import MISFIRE_GRACE_S, cron_trigger, scheduled_slot
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "check"
-MISFIRE_GRACE_S = 6 * 3600
-# Look-back windows for the fire time of a scheduled run: a run is normally milliseconds
-# late, but may be hours late after a machine slept (up to the misfire grace).
-SLOT_WINDOWS = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=1),
-    timedelta(seconds=MISFIRE_GRACE_S),
-)  # fmt: skip
 SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
@@ -61,6 +55,7 @@ class Service:
         self.path = path
         self.config = config
         self.metrics = metrics
+        self.watch = RunWatch(metrics)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=config.zone
         )
@@ -146,7 +141,7 @@ class Service:
             # failed run, counted and reported like any other.
             reason = redact(f"{type(exc).__name__}: {exc}", self.config.secrets())
             log.error("run %d failed unexpectedly: %s", number, reason, exc_info=True)
-            self._failed(self.config, started)
+            self.watch.failed(self.config, time.monotonic() - started)
         finally:
             self._idle.set()
 
@@ -165,26 +160,12 @@ class Service:
             return
         except CbsalertError as exc:
             log.error("run %d failed: %s", number, redact(str(exc), config.secrets()))
-            self._failed(config, started)
+            self.watch.failed(config, time.monotonic() - started)
             return
         if result.skipped:
             log.info("run %d skipped: %s", number, result.skipped)
             return
-        self.metrics.observe(result, time.time())
-        _log_summary(number, result)
-        if config.heartbeat_url and (result.fatal or not result.errors):
-            self._ping(config, failed=result.fatal is not None)
-
-    def _failed(self, config: Config, started: float) -> None:
-        """Account for a run that ended without a result: metrics, and a ``/fail`` ping."""
-        self.metrics.observe_error(time.monotonic() - started, time.time())
-        if config.heartbeat_url:
-            self._ping(config, failed=True)
-
-    def _ping(self, config: Config, *, failed: bool) -> None:
-        assert config.heartbeat_url is not None
-        url = config.heartbeat_url.get_secret_value()
-        ping_heartbeat(url, failed=failed, secrets=config.secrets())
+        self.watch.finished(number, config, result)
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -264,26 +245,6 @@ def serve(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def scheduled_slot(config: Config, now: datetime) -> str | None:
-    """The fire time of the schedule this run belongs to (the latest one not after ``now``),
-    as a UTC ISO string; None for a run off the schedule (``--run-now``).
-
-    Two instances with the same schedule compute the same slot, which the state store
-    hands to one of them only. APScheduler 3 does not give a job its fire time, and cron
-    triggers cannot step backwards, so step forward through growing look-back windows.
-    """
-    trigger = cron_trigger(config.schedule, config.timezone)
-    for window in SLOT_WINDOWS:
-        fire = trigger.get_next_fire_time(None, now - window)
-        latest = None
-        while fire is not None and fire <= now:
-            latest = fire
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-        if latest is not None:
-            return str(latest.astimezone(UTC).isoformat(timespec="seconds"))
-    return None
-
-
 def _metrics_server(
     metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]
 ) -> MetricsServer:
@@ -293,36 +254,6 @@ def _metrics_server(
         raise ConfigError(
             f"metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
-
-
-def _log_summary(number: int, result: RunResult) -> None:
-    counts = result.counts()
-    fields = {
-        "event": "run_finished",
-        "run": number,
-        "outcome": outcome(result),
-        "date": result.day.isoformat(),
-        "users_checked": result.users_checked,
-        "users_total": result.users_total,
-        "alerts_new": counts["new"],
-        "alerts_escalated": counts["escalated"],
-        "alerts_unsilenced": counts["unsilenced"],
-        "alerts_repeat": counts["repeat"],
-        "alerts_firing": counts["firing"],
-        "alerts_resolved": counts["resolved"],
-        "deliveries_sent": result.deliveries_sent,
-        "deliveries_failed": result.deliveries_failed,
-        "api_calls": result.api_calls,
-        "duration_s": round(result.duration_s, 3),
-    }
-    ok = outcome(result) == "ok" and not result.deliveries_failed
-    log.log(
-        logging.INFO if ok else logging.WARNING,
-        "run %d finished: %s",
-        number,
-        summary_line(result),
-        extra={"fields": fields},
-    )
 
 
 def _describe(config: Config) -> str:

@@ -21,14 +21,13 @@ with its key path, so that the models' own complaint about that ``None`` is not 
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 
+from cbsalert.envvars import expand_env
 from cbsalert.errors import ConfigError
 
 KeyPath = tuple[Any, ...]
@@ -45,7 +44,6 @@ _SCALAR_TAGS = frozenset(
     _YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")
 )
 _MAP, _SEQ, _MERGE = _YAML_TAG + "map", _YAML_TAG + "seq", _YAML_TAG + "merge"
-_ENV = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
 @dataclass(frozen=True)
@@ -245,27 +243,8 @@ class _Builder:
             self._problem(node, path, line, f"a key: {exc}")
             return _NO_KEY
 
-    def _expand(self, node: yaml.Node, text: str, path: KeyPath, line: int) -> Any:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group("name"), match.group("default")
-            value = os.environ.get(name)
-            if value is None or (value == "" and default is not None):
-                if default is None:
-                    self._unreadable(
-                        node, path, line, f"environment variable {name} is not set "
-                        f"(and has no ${{{name}:-default}})",
-                    )  # fmt: skip
-                    return ""
-                return default
-            return value
-
-        expanded = _ENV.sub(replace, text)
-        whole = _ENV.fullmatch(text)
-        if whole and whole.group(0) != "$$" and expanded == "":
-            return None if whole.group("default") is None else expanded
-        return expanded
+    def _expand(self, node: yaml.Node, text: str, path: KeyPath, line: int) -> str | None:
+        return expand_env(text, lambda problem: self._unreadable(node, path, line, problem))
 
     def _refuse_tag(self, node: yaml.Node, path: KeyPath, line: int) -> None:
         return self._unreadable(node, path, line, _tag_message(node.tag))

@@ -63,7 +63,6 @@ def backup(
         "destination_id": "D1",
         "status": status,
         "summary": f"Backup of '{name}' {'failed with' if firing else 'ended with'} {status}.",
-        "notify": ("ops",),
     }
     return Finding(**{**values, **fields})
 
@@ -81,7 +80,6 @@ def restore(n: int, firing: bool = True, *, login: str = "alice", set_id: str = 
         backup_set_name=f"Set {set_id}",
         status=status,
         summary=f"Restore from 'Set {set_id}' ended with {status}.",
-        notify=("ops",),
     )
 
 

@@ -144,7 +144,6 @@ class RuleBase(BaseModel):
             owner=snap.owner,
             day=snap.day,
             summary=summary,
-            notify=tuple(self.notify),
             **fields,
         )
 

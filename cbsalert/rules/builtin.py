@@ -95,7 +95,6 @@ class CbsUnreachableRule(RuleBase):
             login="(cbs)",
             day=day,
             summary=summary,
-            notify=tuple(self.notify),
         )
 
 
@@ -159,7 +158,6 @@ class UserUncheckedRule(RuleBase):
                     day=day,
                     owner=owner,
                     summary=summary,
-                    notify=tuple(self.notify),
                 )
             )
         return out

@@ -1,0 +1,85 @@
+"""The sections of the config file: ``cbs``, each ``watch`` entry, ``meta_alert`` and
+``unchecked_alert``, and the checks they share. ``Config`` (``cbsalert.config``) holds them
+and checks what refers to what across sections.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from cbsalert.configpath import ConfigPath
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not silently disable anything."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CbsConfig(Strict):
+    url: str
+    sys_user: str = Field(min_length=1)
+    sys_password: SecretStr
+    timeout_s: float = Field(default=30.0, gt=0)  # one request, from connecting to its last byte
+    # Short, and a failed connection is retried once at most: a person waiting for `check`
+    # hears that the CBS is down within seconds, not after every retry of every user.
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # The decoded size of one answer (gzip included); a bigger one is that user's check error.
+    max_answer_mb: float = Field(default=50.0, gt=0)
+    # The whole fetch of one run, retries included: a CBS slow enough to pass it leaves the
+    # users not fetched by then as check errors (exit 1), or the run failed (exit 3).
+    deadline_s: float = Field(default=3600.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    verify_tls: bool = True
+    ca_bundle: ConfigPath | None = None
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_s: float = Field(default=0.5, ge=0)
+    timezone: str | None = None  # the zone the CBS reports times in; default: `timezone`
+    # Jobs of one set on one day looked at, newest first: bounds the report calls one user
+    # can cause (a flood of job records must not become a flood of calls on the CBS).
+    max_jobs_per_set: int = Field(default=20, ge=1, le=10_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must start with http:// or https:// and name a host")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_zone(value) if value is not None else None
+
+
+class WatchEntry(Strict):
+    login: str = Field(min_length=1)
+    owner: str = ""
+    backup_sets: list[str] | None = None
+    ignore_sets: list[str] = Field(default_factory=list)
+    rules: list[str] | None = None
+
+
+class MetaAlert(Strict):
+    notify: list[str] | None = None
+    severity: Literal["critical", "warning", "info"] = "critical"
+
+
+class UncheckedAlert(MetaAlert):
+    """A watched user that could not be checked: a blind spot, not a failed backup."""
+
+    severity: Literal["critical", "warning", "info"] = "warning"
+
+
+def check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)"
+        ) from None
+    return value
