@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"

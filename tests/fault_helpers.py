@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from cbsalert.config import load_config
+from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import SimData, Simulator
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
 
 DAY1 = date(2026, 11, 21)
@@ -349,18 +349,13 @@ class ScriptedSim(Simulator):
         )
         self.slow = slow or {}
         self.api_error = api_error or {}
-        self.released = threading.Event()  # set on stop, so no answer outlives the test
 
     def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         login = str(params.get("LoginName", ""))
         if operation != "ListBackupJobMode":
             return super().answer(operation, params)
         if login in self.slow:
-            self.released.wait(self.slow[login])
+            self.stopping.wait(self.slow[login])
         if login in self.api_error:
             return {"Status": "Error", "Message": self.api_error[login], "ExptType": "x.y.Expt"}
         return super().answer(operation, params)
-
-    def stop(self) -> None:
-        self.released.set()
-        super().stop()

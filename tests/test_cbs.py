@@ -24,6 +24,7 @@ import pytest
 from pydantic import SecretStr
 
 from cbsalert.cbs import CbsClient
+from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.errors import (
     CbsApiError,
     CbsAuthError,
@@ -33,7 +34,6 @@ from cbsalert.errors import (
     CbsNotApiError,
     CbsUnavailableError,
 )
-from cbsalert.simulator import SimData, Simulator
 
 PASSWORD = "system1"
 DAY = date(2024, 6, 26)

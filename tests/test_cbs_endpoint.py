@@ -24,11 +24,12 @@ from typer.testing import CliRunner
 from cbsalert.cbs import CbsClient
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsConnectError, CbsError, CbsNotApiError
 from cbsalert.fetch import fetch_day
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from tests.conftest import SYS_PASSWORD
 from tests.fault_helpers import (
     ALICE,

@@ -23,11 +23,12 @@ from typer.testing import CliRunner
 from cbsalert.cbs import CbsClient
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import SimFaults, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, CbsApiError
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.report import print_run
-from cbsalert.simulator import SimFaults, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from tests.conftest import SYS_PASSWORD
 from tests.fault_helpers import (
     ALICE,

@@ -22,10 +22,11 @@ from typer.testing import CliRunner
 
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackFault, SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_PARTIAL
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackFault, SlackSink, SmtpSink
 from cbsalert.state import open_store
 from tests.fault_helpers import (
     ALICE,

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import pytest
 
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_OK, EXIT_STATE, LockTimeoutError
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import open_store
 from tests.fault_helpers import (
     KillingSlack,

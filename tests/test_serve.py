@@ -26,9 +26,10 @@ import httpx
 import yaml
 
 from cbsalert.config import load_config
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.scheduler import scheduled_slot
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict
 
