@@ -4,7 +4,8 @@
 The order of writes is what makes a crash harmless: alert transitions and the pending
 delivery rows they imply are committed together, *then* each message is sent and marked.
 A run killed between a send and its mark sends that one message again next time; nothing
-owed is ever lost.
+owed is ever lost. ``faults.point`` names the steps where the fault tests kill a run
+(cbsalert.devtools.faults; it does nothing in a process not started for such a test).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cbsalert.carryover import CarryOver
 from cbsalert.carrystore import CarriedJobs
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
+from cbsalert.devtools import faults
 from cbsalert.errors import (
     EXIT_CBS,
     EXIT_OK,
@@ -214,6 +216,7 @@ async def _check(
             unchecked.run_findings(day, owners, fetched.errors, fetched.checked_logins)
         )
         findings = evaluator.finish()
+        faults.point("evaluated")
         # a carried job not judged yet is its user's check error (exit 1), not an unchecked
         # user: the user's own day was checked
         result.errors.extend(carry.errors)
@@ -228,6 +231,7 @@ async def _check(
         findings, rules, day=day, now=now, checked_logins=checked,
         sets_on_cbs=evaluator.sets_on_cbs, dry_run=plan is None, plan=plan,
     )  # fmt: skip
+    faults.point("reconciled")
     if plan is not None and fetched:
         store.record_sets(day, evaluator.sets_seen)
         carried.forget(carry.done)  # after the verdicts are stored
@@ -303,6 +307,7 @@ def _deliver(
                 result.state_s += clock() - t
                 result.deliveries_failed += 1
                 continue
+            faults.point("sent")
             t = clock()
             store.mark_sent(owed.id, now=now)
             result.state_s += clock() - t

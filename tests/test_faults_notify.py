@@ -28,7 +28,8 @@ from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_PARTIAL
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.state import open_store
-from tests.fault_helpers import (
+from tests.delivered import assert_delivered, logins_in, mail_texts, slack_texts
+from tests.fault_world import (
     ALICE,
     BOB,
     DAY1,
@@ -36,16 +37,12 @@ from tests.fault_helpers import (
     NOW1,
     NOW2,
     WORLD,
-    assert_delivered,
     check_args,
     fault_config,
-    logins_in,
-    mail_texts,
     many_users,
-    query,
     save,
-    slack_texts,
 )
+from tests.sqlite_file import query
 
 FAILED_ALERTS = [ALICE, BOB]
 

@@ -25,18 +25,10 @@ from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.pipeline import RunResult, run_once
+from tests.cli_process import run_cli
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
-from tests.fault_helpers import (
-    DAY1,
-    DAY2,
-    NOW2,
-    WORLD,
-    check_args,
-    dump,
-    fault_config,
-    run_cli,
-    save,
-)
+from tests.fault_world import DAY1, DAY2, NOW2, WORLD, check_args, fault_config, save
+from tests.sqlite_file import dump
 
 SMTP_PASSWORD = "Smtp-P4ss-9f3k2q"
 SLACK_TOKEN = "xoxb-Sl4ck-T0ken-77x"

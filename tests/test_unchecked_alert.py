@@ -31,7 +31,7 @@ from cbsalert.pipeline import RunResult, run_once
 from cbsalert.render import counts_phrase
 from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict
-from tests.fault_helpers import ScriptedSim
+from tests.scripted_sim import ScriptedSim
 
 FIRST = date(2026, 11, 16)
 FAILED = "BS_STOP_BY_SYSTEM_ERROR"
