@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from cbsalert.state import open_store
 from tests.cli_process import run_cli, run_faulty, start_cli, wait_for
 from tests.delivered import assert_delivered, mail_texts, slack_texts
 from tests.fault_world import check_args, check_in_process, fault_config, many_users, save
+from tests.scripted_sim import ScriptedSim
 from tests.sqlite_file import dump, query
 
 USERS = [f"user-{i:03d}" for i in range(4)]
@@ -243,36 +243,28 @@ def test_a_read_only_state_file_fails_clearly_and_sends_nothing(
 
 # -- the run lock of a run that is gone -------------------------------------------------------
 
-HOLD_LOCK = """
-import os, socket, sys, time
-from cbsalert.state import StateStore
-store = StateStore(sys.argv[1])
-with store.run_lock(f"{socket.gethostname()}:{os.getpid()}", timeout_s=5):
-    print("locked", flush=True)
-    time.sleep(60)
-"""
-
 
 def test_the_lock_of_a_dead_run_on_this_host_is_taken_over_and_a_live_one_is_not(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    store = open_store(url, auto_upgrade=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, url], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-        alive = f"{socket.gethostname()}:{holder.pid}"
-        with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+    """The holder is a real check, held up by a user whose answer does not come."""
+    state = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{state}", auto_upgrade=True)
+    with ScriptedSim(many_users(1), slow={"user-000": 60}) as sim:
+        raw = fault_config(sim.url, tmp_path, logins=["user-000"], cbs={"timeout_s": 60})
+        holder = start_cli(*check_args(save(tmp_path, raw)))
+        try:
+            wait_for(lambda: sim.count() >= 1, what="the check to take the lock and fetch")
+            alive = f"{socket.gethostname()}:{holder.pid}"
+            with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
+                pass
+        finally:
+            holder.kill()
+            holder.communicate()
     with store.run_lock("next", timeout_s=0):  # its lock had ten minutes to run
         pass
     # A holder on another host may be alive: only its lock's expiry frees it.
-    query(tmp_path / "state.db", "UPDATE run_lock SET holder = 'elsewhere:1', "
+    query(state, "UPDATE run_lock SET holder = 'elsewhere:1', "
           "expires_at = '2999-01-01 00:00:00.000000'")  # fmt: skip
     with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.run_lock("next", 0.3):
         pass
