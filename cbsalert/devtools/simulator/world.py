@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
-from cbsalert.devtools.simulator.data import SimData, SimJob, SimUser
+from cbsalert.devtools.simulator.data import SimData, SimJob, SimRestore, SimUser
 
 _RELATIVE = re.compile(r"^D(?P<offset>[+-]\d+)?\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)$")
 _OPTIONAL_SINCE = (9, 7)  # ListBackupSets and GetBackupSet exist from CBS 9.7 on
+_Timed = TypeVar("_Timed", SimJob, SimRestore)
 
 
 class World:
@@ -30,27 +31,17 @@ class World:
         self.today: date = data.today or datetime.now(ZoneInfo(data.timezone)).date()
         self.users: dict[str, SimUser] = {}
         for user in data.users:
-            jobs = [
-                job.model_copy(
-                    update={
-                        "start": self.time(job.start),
-                        "end": self.time(job.end) if job.end is not None else None,
-                        "id": job.id or _job_id(self.time(job.start)),
-                    }
-                )
-                for job in user.jobs
-            ]
-            restores = [
-                r.model_copy(
-                    update={
-                        "start": self.time(r.start),
-                        "end": self.time(r.end) if r.end is not None else None,
-                        "id": r.id or _job_id(self.time(r.start)),
-                    }
-                )
-                for r in user.restores
-            ]
+            jobs = [self._resolve(job) for job in user.jobs]
+            restores = [self._resolve(r) for r in user.restores]
             self.users[user.login] = user.model_copy(update={"jobs": jobs, "restores": restores})
+
+    def _resolve(self, record: _Timed) -> _Timed:
+        """Absolute times, and the id the CBS derives from the start when none is given."""
+        start = self.time(record.start)
+        end = self.time(record.end) if record.end is not None else None
+        return record.model_copy(
+            update={"start": start, "end": end, "id": record.id or _job_id(start)}
+        )
 
     def time(self, text: str | None) -> str:
         if text is None:
