@@ -37,7 +37,8 @@ from bench.prefill import prefill  # noqa: E402
 from bench.procs import CheckRun, SimulatorProcess, check_command, run_check  # noqa: E402
 from bench.report import print_client, print_runs, print_targets, targets  # noqa: E402
 from bench.world import Mix, make_world, write_config, write_world  # noqa: E402
-from cbsalert.sinks import SlackSink, SmtpSink  # noqa: E402
+from cbsalert.devtools.slack import SlackSink  # noqa: E402
+from cbsalert.devtools.smtp import SmtpSink  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SCENARIOS = ("all", "main", "prefill", "rss", "client")

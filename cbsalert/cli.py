@@ -143,7 +143,7 @@ def demo(
     ] = False,
 ) -> None:
     """Run the whole flow against a simulated CBS and local Slack/email sinks (no network)."""
-    from cbsalert.demo import run_demo
+    from cbsalert.devtools.demo import run_demo
 
     setup_logging(level=logging.ERROR)
     run_demo(terminal.stdout(), keep=keep)
@@ -162,7 +162,7 @@ def simulate(
     ] = None,
 ) -> None:
     """Run the simulated AhsayCBS by hand (for trying cbsalert without a real server)."""
-    from cbsalert.demo import run_simulator
+    from cbsalert.devtools.demo import run_simulator
 
     run_simulator(terminal.stdout(), data, host=host, port=port, latency_ms=latency_ms)
 
@@ -173,7 +173,7 @@ def sinks(
     smtp_port: Annotated[int, typer.Option("--smtp-port", help="Mail server's port.")] = 2525,
 ) -> None:
     """Run local stand-ins for Slack and a mail server by hand, printing what arrives."""
-    from cbsalert.demo import run_sinks
+    from cbsalert.devtools.demo import run_sinks
 
     run_sinks(terminal.stdout(), slack_port=slack_port, smtp_port=smtp_port)
 

@@ -7,7 +7,8 @@ fetched and evaluated on its own (``daycheck``) and all reconciled in one go.
 The order of writes is what makes a crash harmless: alert transitions and the pending
 delivery rows they imply are committed together, *then* each message is sent and marked.
 A run killed between a send and its mark sends that one message again next time; nothing
-owed is ever lost.
+owed is ever lost. ``faults.point`` names the steps where the fault tests kill a run
+(cbsalert.devtools.faults; it does nothing in a process not started for such a test).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
+from cbsalert.devtools import faults
 from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact, redact_url
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, Finding
@@ -158,6 +160,7 @@ async def _check(
             caught_up=result.days[:-1], not_checked=days.not_checked, limit=limit or 0,
         )
     )  # fmt: skip
+    faults.point("evaluated")
     if not result.fatal:
         # a carried job not judged yet is its user's check error (exit 1), not an unchecked
         # user: the user's own day was checked
@@ -171,6 +174,7 @@ async def _check(
         with_run_findings(evidence, result.day, live), rules, now=now, dry_run=plan is None,
         plan=plan, checked_through=advance(through, days, checked, catch_up=limit is not None),
     )  # fmt: skip
+    faults.point("reconciled")
     if plan is not None:
         checks.record_sets()
         if evidence:
@@ -253,6 +257,7 @@ def _deliver(
                 result.state_s += clock() - t
                 result.deliveries_failed += 1
                 continue
+            faults.point("sent")
             t = clock()
             store.mark_sent(owed.id, now=now)
             result.state_s += clock() - t

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"
+_Sim = TypeVar("_Sim", bound=Simulator)
 
 
 @pytest.fixture(autouse=True)
@@ -40,17 +42,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., Simulator]]:
     """Start simulated CBS servers from plain dicts; all are stopped after the test."""
-    started: list[Simulator] = []
-
-    def start(data: dict[str, Any] | SimData) -> Simulator:
-        sim = Simulator(sim_data(data))
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
+    yield from _servers(Simulator)
 
 
 def sim_data(data: dict[str, Any] | SimData) -> SimData:
@@ -64,11 +56,14 @@ def sim_data(data: dict[str, Any] | SimData) -> SimData:
 def hostile() -> Iterator[Callable[..., HostileCbs]]:
     """Start hostile CBS servers (tests/hostile.py) over a simulator world given as a dict;
     all are stopped after the test."""
-    started: list[HostileCbs] = []
+    yield from _servers(HostileCbs)
 
-    def start(data: dict[str, Any] | SimData) -> HostileCbs:
-        server = HostileCbs(sim_data(data))
-        server.start()
+
+def _servers(kind: type[_Sim]) -> Iterator[Callable[[dict[str, Any] | SimData], _Sim]]:
+    started: list[_Sim] = []
+
+    def start(data: dict[str, Any] | SimData) -> _Sim:
+        server = kind(sim_data(data)).start()
         started.append(server)
         return server
 

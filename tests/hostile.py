@@ -18,8 +18,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from cbsalert.httpserve import QuietHandler
-from cbsalert.simulator import Simulator
+from cbsalert.devtools.loopback import QuietHandler
+from cbsalert.devtools.simulator import Simulator
 
 _PIECE = 64 * 1024
 
@@ -124,7 +124,6 @@ class HostileCbs(Simulator):
         super().__init__(*args, **kwargs)
         self._rules: list[_Rule] = []
         self._rules_lock = threading.Lock()
-        self._stopping = threading.Event()  # ends drips when the test is over
 
     def script(
         self,
@@ -146,10 +145,6 @@ class HostileCbs(Simulator):
         with suppress(BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
             self._write(handler, answer)
         return True
-
-    def stop(self) -> None:
-        self._stopping.set()
-        super().stop()
 
     def _take(self, operation: str, login: str) -> Raw | None:
         with self._rules_lock:
@@ -175,7 +170,7 @@ class HostileCbs(Simulator):
             left -= len(piece)
             if answer.drip_s:
                 for i in range(len(piece)):
-                    if self._stopping.wait(answer.drip_s):
+                    if self.stopping.wait(answer.drip_s):  # the test is over
                         handler.close_connection = True
                         return
                     handler.wfile.write(piece[i : i + 1])

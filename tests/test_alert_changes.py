@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.metrics import Metrics
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store
 from tests.conftest import config_dict
 from tests.test_days import check, day, nightly

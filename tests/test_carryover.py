@@ -14,9 +14,9 @@ import pytest
 from cbsalert.carryover import GIVE_UP_DAYS
 from cbsalert.carrystore import CarriedJobs
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict
 from tests.test_days import check, day

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from cbsalert.config import Config, load_config
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
 from cbsalert.metrics import Metrics
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
 from cbsalert.scheduler import Service
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
 

@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ import pytest
 from pydantic import SecretStr
 
 from cbsalert.cbs import CbsClient
+from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
+from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.errors import (
     CbsApiError,
     CbsAuthError,
@@ -33,7 +34,6 @@ from cbsalert.errors import (
     CbsNotApiError,
     CbsUnavailableError,
 )
-from cbsalert.simulator import SimData, Simulator
 
 PASSWORD = "system1"
 DAY = date(2024, 6, 26)
@@ -414,7 +414,7 @@ class GaugedSimulator(Simulator):
         self._gauge = threading.Lock()
         super().__init__(data)
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         base: Any = super()._handler_class()
         sim = self
 
@@ -484,36 +484,18 @@ def test_tls_options_are_accepted_without_deprecation_warnings(tls: dict[str, An
 def canned(answers: dict[str, tuple[int, str]]) -> Iterator[str]:
     """A loopback server answering each operation with one fixed body, byte for byte."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
         disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             operation = self.path.rsplit("/", 1)[-1].removesuffix(".do")
             status, text = answers[operation]
-            body = text.encode()
             html = text.lstrip().startswith("<")
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html" if html else "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(status, text.encode(), "text/html" if html else "application/json")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackServer(Handler) as server:
+        yield server.base_url
 
 
 # Copied verbatim from the operation documents (tabs included).

@@ -19,11 +19,11 @@ from pydantic import SecretStr
 
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
 from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsApiError, CbsAuthError
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
 from tests.conftest import SYS_PASSWORD, config_dict
-from tests.fault_helpers import ALICE, BOB, CAROL, DAY2, NOW2, WORLD
+from tests.fault_world import ALICE, BOB, CAROL, DAY2, NOW2, WORLD
 from tests.hostile import HostileCbs, api_error, status
 
 REFUSED = "Incorrect system username/password"

@@ -24,24 +24,16 @@ from typer.testing import CliRunner
 from cbsalert.cbs import CbsClient
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsConnectError, CbsError, CbsNotApiError
 from cbsalert.fetch import fetch_day
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
+from tests.cli_process import run_cli
 from tests.conftest import SYS_PASSWORD
-from tests.fault_helpers import (
-    ALICE,
-    DAY2,
-    NOW2,
-    WORLD,
-    check_args,
-    fault_config,
-    many_users,
-    run_cli,
-    save,
-    slack_texts,
-)
+from tests.delivered import slack_texts
+from tests.fault_world import ALICE, DAY2, NOW2, WORLD, check_args, fault_config, many_users, save
 from tests.hostile import HostileCbs, html, status
 
 FIX_API_PATH = "`cbs.url` should be the server's base URL, without /obs/api/json"

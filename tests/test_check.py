@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
 from cbsalert.pipeline import RunResult, default_day, run_once
-from cbsalert.simulator import Simulator
 from tests.conftest import config_dict, write_config
 
 DAY = date(2026, 11, 22)

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cbsalert.cli import app
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from tests.conftest import config_dict, write_config
 
 ROOT = Path(__file__).parent.parent

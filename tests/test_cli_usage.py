@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app, checkable_day
+from cbsalert.devtools.simulator import Simulator
 from cbsalert.errors import UsageError
-from cbsalert.simulator import Simulator
 from tests.conftest import config_dict, write_config
 
 DAY = "2026-11-22"

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
-from cbsalert.sinks import SlackSink
 
 GOOD = """\
 cbs:

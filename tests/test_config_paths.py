@@ -17,8 +17,10 @@ from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app
 from cbsalert.config import load_config
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink, openssl_available
+from cbsalert.devtools.certs import openssl_available
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from tests.conftest import config_dict, write_config
 
 FAILED = {

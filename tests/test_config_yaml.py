@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app
 from cbsalert.config import load_config
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
-from cbsalert.sinks import SlackSink
 
 GOOD = """\
 cbs:

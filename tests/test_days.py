@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store
 from tests.conftest import config_dict
 

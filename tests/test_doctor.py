@@ -18,9 +18,11 @@ from typer.testing import CliRunner
 from cbsalert import db
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.certs import openssl_available
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.doctor import Check, Status, concurrently, run_doctor
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink, openssl_available
 from cbsalert.state import StateStore
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
 

@@ -2,7 +2,7 @@
 the other users are still checked where possible, and no alert is changed by a fetch
 that failed (a failed fetch is never evidence that a problem is fixed).
 
-The story of most tests (see ``fault_helpers``): on DAY1 the backups of alice and bob
+The story of most tests (see ``fault_world``): on DAY1 the backups of alice and bob
 failed and people were told. On DAY2 alice's backup succeeded, but the fetch of her data
 fails; her alert must stay firing, untouched, with nothing sent. A later run of DAY2
 without the fault resolves it, as it should.
@@ -23,13 +23,15 @@ from typer.testing import CliRunner
 from cbsalert.cbs import CbsClient
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import SimFaults, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, CbsApiError
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.report import print_run
-from cbsalert.simulator import SimFaults, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from tests.conftest import SYS_PASSWORD
-from tests.fault_helpers import (
+from tests.delivered import slack_texts
+from tests.fault_world import (
     ALICE,
     BOB,
     CAROL,
@@ -38,13 +40,12 @@ from tests.fault_helpers import (
     NOW1,
     NOW2,
     WORLD,
-    ScriptedSim,
     check_args,
     fault_config,
-    query,
     save,
-    slack_texts,
 )
+from tests.scripted_sim import ScriptedSim
+from tests.sqlite_file import query
 
 ALICE_ROW = f"SELECT * FROM alerts WHERE login = '{ALICE}' AND rule = 'backup-failed'"
 

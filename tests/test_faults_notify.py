@@ -22,12 +22,14 @@ from typer.testing import CliRunner
 
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackFault, SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_PARTIAL
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackFault, SlackSink, SmtpSink
 from cbsalert.state import open_store
-from tests.fault_helpers import (
+from tests.delivered import assert_delivered, logins_in, mail_texts, slack_texts
+from tests.fault_world import (
     ALICE,
     BOB,
     DAY1,
@@ -35,16 +37,12 @@ from tests.fault_helpers import (
     NOW1,
     NOW2,
     WORLD,
-    assert_delivered,
     check_args,
     fault_config,
-    logins_in,
-    mail_texts,
     many_users,
-    query,
     save,
-    slack_texts,
 )
+from tests.sqlite_file import query
 
 FAILED_ALERTS = [ALICE, BOB]
 

@@ -9,12 +9,11 @@ digest per run, so "one duplicate" is one message too many.
 Where the run is killed:
 
 * while fetching: the test watches the simulator's call log and kills once calls came in;
-* after evaluating, and after reconciling (owed deliveries committed, run lock held): the
-  run is started by a small wrapper (``fault_helpers._WRAPPER``) that SIGKILLs its own
-  process right after that step returns. An injected crash at an exact point instead of a
-  timing guess; the package has no hook for it;
-* between send and record: ``KillingSlack`` SIGKILLs the run when its message arrives,
-  before answering, so the message was delivered but the run never marked it sent.
+* at a named step of the run (cbsalert.devtools.faults, started with ``--kill-at``; the
+  process SIGKILLs itself as the pipeline passes the step): after evaluating; after
+  reconciling (owed deliveries committed, run lock held); between send and record (the
+  first message reached the Slack stand-in, the run never marked it sent). An injected
+  crash at an exact point instead of a timing guess.
 """
 
 from __future__ import annotations
@@ -24,33 +23,21 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_OK, EXIT_STATE, LockTimeoutError
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import open_store
-from tests.fault_helpers import (
-    KillingSlack,
-    assert_delivered,
-    check_args,
-    check_in_process,
-    dump,
-    fault_config,
-    mail_texts,
-    many_users,
-    query,
-    run_cli,
-    run_wrapped,
-    save,
-    slack_texts,
-    start_cli,
-    wait_for,
-)
+from tests.cli_process import run_cli, run_faulty, start_cli, wait_for
+from tests.delivered import assert_delivered, mail_texts, slack_texts
+from tests.fault_world import check_args, check_in_process, fault_config, many_users, save
+from tests.scripted_sim import ScriptedSim
+from tests.sqlite_file import dump, query
 
 USERS = [f"user-{i:03d}" for i in range(4)]
 
@@ -86,27 +73,25 @@ def deliveries(tmp_path: Path) -> list[tuple[str, int]]:
 
 
 def test_a_run_killed_between_send_and_record_is_made_good_with_one_duplicate(
-    sim: Simulator, smtp: SmtpSink, tmp_path: Path
+    sim: Simulator, slack: SlackSink, smtp: SmtpSink, tmp_path: Path
 ) -> None:
-    with KillingSlack(kill_on=1) as slack:
-        path = config_file(sim, tmp_path, slack.url, smtp)
-        killed = start_cli(*check_args(path))
-        slack.victim = killed.pid
-        killed.communicate(timeout=60)
-        assert killed.returncode == -signal.SIGKILL
-        assert len(slack.messages) == 1 and smtp.messages == []
-        assert deliveries(tmp_path) == [("sending", 2)]  # claimed, then the run died
+    path = config_file(sim, tmp_path, slack.url, smtp)
 
-        after = check_in_process(path)
+    killed = run_faulty(check_args(path), kill_at="sent")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(slack.messages) == 1 and smtp.messages == []
+    assert deliveries(tmp_path) == [("sending", 2)]  # claimed, then the run died
 
-        assert (after.exit_code, after.deliveries_failed) == (EXIT_OK, 0)
-        assert_all_delivered(slack.messages, smtp, slack_duplicates=1)
+    after = check_in_process(path)
+
+    assert (after.exit_code, after.deliveries_failed) == (EXIT_OK, 0)
+    assert_all_delivered(slack.messages, smtp, slack_duplicates=1)
     assert deliveries(tmp_path) == [("sent", 2)]
 
 
 @pytest.mark.parametrize(
     ("step", "left_behind"),
-    [("after-evaluate", []), ("after-reconcile", [("pending", 2)])],
+    [("evaluated", []), ("reconciled", [("pending", 2)])],
 )
 def test_a_run_killed_after_a_step_loses_nothing_and_sends_nothing_twice(
     step: str,
@@ -118,7 +103,7 @@ def test_a_run_killed_after_a_step_loses_nothing_and_sends_nothing_twice(
 ) -> None:
     path = config_file(sim, tmp_path, slack.url, smtp)
 
-    killed = run_wrapped("crash", step, *check_args(path))
+    killed = run_faulty(check_args(path), kill_at=step)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert slack.messages == [] and smtp.messages == []
     assert deliveries(tmp_path) == left_behind
@@ -207,7 +192,7 @@ def test_a_full_disk_fails_the_run_clearly_and_leaves_the_state_as_it_was(
     path = config_file(sim, tmp_path, slack.url, smtp)
     state, before = _existing_state(tmp_path)
 
-    full = run_wrapped("fsize", str(state.stat().st_size), *check_args(path))
+    full = run_faulty(check_args(path), file_size_limit=state.stat().st_size)
 
     _assert_failed_cleanly(full, "cannot write", state, before)
     assert slack.messages == [] and smtp.messages == []
@@ -258,36 +243,28 @@ def test_a_read_only_state_file_fails_clearly_and_sends_nothing(
 
 # -- the run lock of a run that is gone -------------------------------------------------------
 
-HOLD_LOCK = """
-import os, socket, sys, time
-from cbsalert.state import StateStore
-store = StateStore(sys.argv[1])
-with store.run_lock(f"{socket.gethostname()}:{os.getpid()}", timeout_s=5):
-    print("locked", flush=True)
-    time.sleep(60)
-"""
-
 
 def test_the_lock_of_a_dead_run_on_this_host_is_taken_over_and_a_live_one_is_not(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    store = open_store(url, auto_upgrade=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, url], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-        alive = f"{socket.gethostname()}:{holder.pid}"
-        with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+    """The holder is a real check, held up by a user whose answer does not come."""
+    state = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{state}", auto_upgrade=True)
+    with ScriptedSim(many_users(1), slow={"user-000": 60}) as sim:
+        raw = fault_config(sim.url, tmp_path, logins=["user-000"], cbs={"timeout_s": 60})
+        holder = start_cli(*check_args(save(tmp_path, raw)))
+        try:
+            wait_for(lambda: sim.count() >= 1, what="the check to take the lock and fetch")
+            alive = f"{socket.gethostname()}:{holder.pid}"
+            with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
+                pass
+        finally:
+            holder.kill()
+            holder.communicate()
     with store.run_lock("next", timeout_s=0):  # its lock had ten minutes to run
         pass
     # A holder on another host may be alive: only its lock's expiry frees it.
-    query(tmp_path / "state.db", "UPDATE run_lock SET holder = 'elsewhere:1', "
+    query(state, "UPDATE run_lock SET holder = 'elsewhere:1', "
           "expires_at = '2999-01-01 00:00:00.000000'")  # fmt: skip
     with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.run_lock("next", 0.3):
         pass

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from cbsalert.config import CbsConfig, Config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import StateStore
 from tests.conftest import config_dict
 from tests.test_state import db_url  # noqa: F401 - the fixture, parametrised over both backends

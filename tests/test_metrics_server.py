@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from cbsalert.config import load_config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.metrics import Metrics, MetricsServer
 from cbsalert.scheduler import Service
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from tests.test_serve import (
     FINISHED,
     GOOD_JOB,

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, build_context
 from cbsalert.notify.email import EmailConfig
 from cbsalert.notify.slack import SlackConfig
-from cbsalert.sinks import SlackSink, SmtpSink
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(ZONE))

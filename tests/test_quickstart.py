@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app
-from cbsalert.demo import demo_data
-from cbsalert.simulator import Simulator
-from tests.fault_helpers import cli_env, wait_for
+from cbsalert.devtools.demo import demo_data
+from cbsalert.devtools.simulator import Simulator
+from tests.cli_process import cli_env, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "cbsalert.yaml"

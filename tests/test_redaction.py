@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cbsalert.config import load_config
+from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
 from cbsalert.errors import redact, redact_url
 from cbsalert.fetch import make_client
 from cbsalert.logs import setup_logging
@@ -75,47 +73,34 @@ def test_urls_keep_scheme_and_host_only(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
-class Redirector:
+class Redirector(LoopbackServer):
     """A heartbeat endpoint that has moved: each ping is redirected to a URL carrying a
     token of its own, where it is refused with 404."""
 
     def __init__(self) -> None:
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path.startswith("/ping/"):
-                    self.send_response(302)
-                    self.send_header("Location", f"{outer.base}/moved{self.path}?token=t0k3n")
+                    moved = {"Location": f"{outer.base_url}/moved{self.path}?token=t0k3n"}
+                    self.send_body(302, b"", "text/plain", moved)
                 else:
-                    self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    self.send_body(404, b"", "text/plain")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def redirector() -> Iterator[Redirector]:
-    server = Redirector()
-    yield server
-    server.stop()
+    with Redirector() as server:
+        yield server
 
 
 def test_a_redirected_heartbeat_that_fails_never_logs_its_urls(
     redirector: Redirector, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"{redirector.base}/ping/{UUID}"
+    url = f"{redirector.base_url}/ping/{UUID}"
 
     with caplog.at_level(logging.WARNING):
         assert ping_heartbeat(url, failed=True, secrets=[url]) is False

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.model import Finding
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.reconcile import ActiveSilence, AlertSnapshot, reconcile_findings
 from cbsalert.rules import UNCHECKED_RULE_ID, BackupStatusRule, RuleBase
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink
 from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict
 

@@ -11,9 +11,9 @@ import pytest
 
 from cbsalert import render
 from cbsalert.config import Config
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import ConfigError
 from cbsalert.rules import RULE_KINDS
-from cbsalert.sinks import SlackSink
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(ZONE))

@@ -13,10 +13,10 @@ import pytest
 from pydantic import ValidationError
 
 from cbsalert import render
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.reconcile import AlertSnapshot, reconcile_findings
 from cbsalert.rules import ALL_KINDS, BUILTIN_KINDS, RULE_KINDS, RuleBase
-from cbsalert.sinks import SmtpSink
 from tests.state_helpers import applied, day, morning
 from tests.test_render import EMAIL, SLACK, make_config
 from tests.test_rules import NOW, job, restore, rule, snap

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from cbsalert.cli import app
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import Simulator
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.reconcile import ActiveSilence
 from cbsalert.scope import matches, names_any
-from cbsalert.simulator import Simulator
 from tests.conftest import config_dict, write_config
 from tests.test_rules import rule
 

@@ -20,21 +20,15 @@ import pytest
 
 from cbsalert.cbs import READ_OPERATIONS
 from cbsalert.config import Config, load_config
+from cbsalert.devtools.certs import openssl_available, self_signed_cert
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink, openssl_available, self_signed_cert
+from tests.cli_process import run_cli
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
-from tests.fault_helpers import (
-    DAY1,
-    DAY2,
-    NOW2,
-    WORLD,
-    check_args,
-    dump,
-    fault_config,
-    run_cli,
-    save,
-)
+from tests.fault_world import DAY1, DAY2, NOW2, WORLD, check_args, fault_config, save
+from tests.sqlite_file import dump
 
 SMTP_PASSWORD = "Smtp-P4ss-9f3k2q"
 SLACK_TOKEN = "xoxb-Sl4ck-T0ken-77x"
@@ -123,12 +117,7 @@ def https_sim(tmp_path: Path) -> Iterator[tuple[Simulator, Path]]:
     cert, key = self_signed_cert(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    # The simulator has no TLS option: wrap its listening socket before it starts. The
-    # handshakes happen in the handler threads, so a client that gives up mid-handshake
-    # cannot stall the accept loop.
-    sim._server.socket = context.wrap_socket(
-        sim._server.socket, server_side=True, do_handshake_on_connect=False
-    )
+    sim.use_tls(context)
     with sim:
         yield sim, cert
 

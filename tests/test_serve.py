@@ -13,11 +13,9 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +24,11 @@ import httpx
 import yaml
 
 from cbsalert.config import load_config
+from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.scheduler import scheduled_slot
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict
 
@@ -146,36 +146,24 @@ class Serve:
         return self.proc.wait(timeout)
 
 
-class Heartbeats:
+class Heartbeats(LoopbackServer):
     """A dead man's switch stand-in: counts GETs by path."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         pings = self.paths
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 pings.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"OK")
+                self.send_body(200, b"OK", "text/plain")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host!s}:{port}/ping/{HEARTBEAT_SECRET}"
+        super().__init__(Handler)
+        self.start()
+        self.url = f"{self.base_url}/ping/{HEARTBEAT_SECRET}"
 
     def count(self, suffix: str = "") -> int:
         return self.paths.count(f"/ping/{HEARTBEAT_SECRET}{suffix}")
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def assert_no_secrets(text: str, *secrets: str) -> None:

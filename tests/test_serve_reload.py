@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from cbsalert.config import load_config
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.metrics import Metrics
 from cbsalert.scheduler import Service
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from tests.test_config_yaml import BOMB
 from tests.test_serve import (
     EVERY_SECOND,

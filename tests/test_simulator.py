@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cbsalert.simulator import SimData, Simulator, load_sim_data
+from cbsalert.devtools.simulator import SimData, Simulator, load_sim_data
 
 PASSWORD = "system1"
 # One connection pool for the module: a new httpx client per request costs ~40 ms of TLS setup.

@@ -16,11 +16,11 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from cbsalert.cli import app
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.model import CheckError
 from cbsalert.pipeline import RunResult
 from cbsalert.report import print_run
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
 from tests.conftest import config_dict, write_config
 
 DAY = "2026-11-22"

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from cbsalert.simulator import Simulator
-from cbsalert.sinks import SlackSink
+from cbsalert.devtools.simulator import Simulator
+from cbsalert.devtools.slack import SlackSink
 from cbsalert.state import open_store
 from tests.test_serve import (
     FAILED_JOB,

@@ -22,15 +22,16 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from cbsalert.config import Config, parse_config
+from cbsalert.devtools.simulator import SimData, Simulator
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, ConfigError
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.render import counts_phrase
 from cbsalert.rules import UNCHECKED_RULE_ID
-from cbsalert.simulator import SimData, Simulator
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict
-from tests.fault_helpers import ScriptedSim
+from tests.scripted_sim import ScriptedSim
 
 FIRST = date(2026, 11, 16)
 FAILED = "BS_STOP_BY_SYSTEM_ERROR"

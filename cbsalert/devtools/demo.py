@@ -29,16 +29,17 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from cbsalert.config import Config
+from cbsalert.devtools.simulator import SimData, Simulator, load_sim_data
+from cbsalert.devtools.slack import SlackSink
+from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import UsageError
 from cbsalert.pipeline import run_once
 from cbsalert.report import print_run, summary_line
-from cbsalert.simulator import SimData, Simulator, load_sim_data
-from cbsalert.sinks import SlackSink, SmtpSink
 from cbsalert.terminal import print_line, text, visible
 
 
 def demo_data() -> SimData:
-    with resources.as_file(resources.files("cbsalert") / "demo_data.yaml") as path:
+    with resources.as_file(resources.files("cbsalert.devtools") / "demo_data.yaml") as path:
         return load_sim_data(path)
 
 
