@@ -31,10 +31,10 @@ from pydantic import (
 
 from cbsalert.configerrors import Located, LocatedProblems, format_errors
 from cbsalert.configpath import CONFIG_DIR, ConfigPath, config_dir
-from cbsalert.db import state_url
 from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
+from cbsalert.state.engine import state_url
 from cbsalert.yamlconf import Document, dotted, read_yaml
 
 log = logging.getLogger(__name__)

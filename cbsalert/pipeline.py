@@ -22,7 +22,6 @@ from typing import Any, get_args
 
 from cbsalert.builtin import meta_rule, unchecked_rule
 from cbsalert.carryover import CarryOver
-from cbsalert.carrystore import CarriedJobs
 from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
@@ -42,6 +41,7 @@ from cbsalert.model import AlertEvent, AlertState, CheckError, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
 from cbsalert.rules import RuleBase
 from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
+from cbsalert.state.carried import CarriedJobs
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from cbsalert.carryover import GIVE_UP_DAYS
-from cbsalert.carrystore import CarriedJobs
 from cbsalert.config import Config
 from cbsalert.pipeline import RunResult
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink
 from cbsalert.state import StateStore, open_store
+from cbsalert.state.carried import CarriedJobs
 from tests.conftest import SYS_PASSWORD, config_dict
 from tests.test_days import check, day
 from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect
 
-from cbsalert import db
-from cbsalert.carrystore import CarriedJob, CarriedJobs
 from cbsalert.state import StateStore
+from cbsalert.state.carried import CarriedJob, CarriedJobs
+from cbsalert.state.engine import writer
+from cbsalert.state.schema import alembic_config, current_revision, upgrade
 from tests.state_helpers import day, morning
 from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture
 
@@ -59,12 +60,12 @@ def test_carried_jobs_older_than_retention_are_pruned(store: StateStore) -> None
 
 def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0004_notified_severity")
+    upgrade(store.engine, "0004_notified_severity")
     assert not inspect(store.engine).has_table("carried_jobs")
-    db.upgrade(store.engine, "0005_carried_jobs")
-    assert db.current_revision(store.engine) == "0005_carried_jobs"
+    upgrade(store.engine, "0005_carried_jobs")
+    assert current_revision(store.engine) == "0005_carried_jobs"
     CarriedJobs(store).remember([carried(1)])
-    db.upgrade(store.engine, "head")  # already there: a no-op
+    upgrade(store.engine, "head")  # already there: a no-op
     assert len(CarriedJobs(store).load()) == 1
     _downgrade(store, "0004_notified_severity")
     assert not inspect(store.engine).has_table("carried_jobs")
@@ -74,5 +75,5 @@ def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> No
 def _downgrade(store: StateStore, revision: str) -> None:
     from alembic import command
 
-    with db.writer(store.engine).begin() as connection:
-        command.downgrade(db.alembic_config(connection), revision)
+    with writer(store.engine).begin() as connection:
+        command.downgrade(alembic_config(connection), revision)

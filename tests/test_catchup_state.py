@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cbsalert import db
 from cbsalert.catchup import DayEvidence
 from cbsalert.state import StateStore
+from cbsalert.state.schema import HEAD_REVISION, current_revision, upgrade
 from tests.state_helpers import backup, backup_rule, day, morning, rules_of
 from tests.test_state import counts, db_url, plan  # noqa: F401 - db_url is a fixture
 
@@ -40,9 +40,9 @@ def test_the_days_checked_are_written_with_the_alerts_and_read_back(db_url: str)
 def test_an_installation_upgraded_from_before_catch_up_has_no_record_yet(db_url: str) -> None:  # noqa: F811
     store = StateStore(db_url)
     try:
-        db.upgrade(store.engine, "0005_carried_jobs")
+        upgrade(store.engine, "0005_carried_jobs")
         store.upgrade()
-        assert db.current_revision(store.engine) == db.HEAD_REVISION == "0006_checked_days"
+        assert current_revision(store.engine) == HEAD_REVISION == "0006_checked_days"
         assert store.checked_through(["alice"]) == {}
     finally:
         store.close()

@@ -26,14 +26,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
-from cbsalert import db
-from cbsalert import state as state_module
-from cbsalert.db import Alert
 from cbsalert.errors import LockTimeoutError, StateError
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import build_context
 from cbsalert.rules import RuleBase
 from cbsalert.state import OwedDelivery, SilenceNotFoundError, StateStore, open_store
+from cbsalert.state import store as state_module
+from cbsalert.state.engine import writer
+from cbsalert.state.schema import HEAD_REVISION, current_revision, head_revision, upgrade
+from cbsalert.state.tables import Alert, Base
 from tests.state_helpers import backup, backup_rule, day, morning, restore, restore_rule, rules_of
 
 PG_ENV = "CBSALERT_TEST_PG_URL"
@@ -139,9 +140,9 @@ def test_upgrade_creates_the_schema_the_models_describe_and_is_idempotent(db_url
     store.upgrade()
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, db.Base.metadata) == []
+        assert compare_metadata(context, Base.metadata) == []
     # HEAD_REVISION spares a run from importing Alembic: it must be Alembic's head.
-    assert db.current_revision(store.engine) == db.head_revision() == db.HEAD_REVISION
+    assert current_revision(store.engine) == head_revision() == HEAD_REVISION
     assert counts(store) == dict.fromkeys(TABLES, 0)
     store.close()
     open_store(db_url, auto_upgrade=False).close()
@@ -151,14 +152,14 @@ def test_a_database_from_the_previous_release_is_upgraded_keeping_its_deliveries
     db_url: str,
 ) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0002_run_slots")
-    with db.writer(store.engine).begin() as connection:
+    upgrade(store.engine, "0002_run_slots")
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO deliveries (notifier, status, context, attempts, permanent, created_at)"
             " VALUES ('ops', 'failed', '{}', 1, false, '2026-11-22 07:00:00')"
         )
     store.upgrade()
-    assert db.current_revision(store.engine) == db.HEAD_REVISION
+    assert current_revision(store.engine) == HEAD_REVISION
     with store.engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT status, parts_sent FROM deliveries").all()
     assert [tuple(r) for r in rows] == [("failed", 0)]
@@ -169,8 +170,8 @@ def test_an_alert_told_before_the_upgrade_escalates_only_above_what_people_heard
     db_url: str,
 ) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0003_delivery_parts")
-    with db.writer(store.engine).begin() as connection:
+    upgrade(store.engine, "0003_delivery_parts")
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO alerts (key, rule, kind, severity, login, owner, state, since,"
             " since_day, last_day, last_fired_day, last_notified_at, summary) VALUES"
@@ -195,7 +196,7 @@ def test_open_store_upgrades_sqlite_but_asks_for_db_upgrade_elsewhere(db_url: st
         empty.close()
         assert not Path(make_url(db_url).database or "").exists()
         store = open_store(db_url, auto_upgrade=True)
-        assert db.current_revision(store.engine) == db.head_revision()
+        assert current_revision(store.engine) == head_revision()
         store.close()
         return
     with pytest.raises(StateError, match="run `cbsalert db upgrade`"):
@@ -334,7 +335,7 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
          "summary": ""}
         for i in range(5000)
     ]  # fmt: skip
-    with db.writer(store.engine).begin() as connection:
+    with writer(store.engine).begin() as connection:
         connection.execute(insert(Alert), rows)
     loaded: list[str] = []
     decide = state_module.reconcile_days
@@ -578,7 +579,7 @@ def test_read_only_database_gives_a_state_error(tmp_path: Path) -> None:
 
 
 def test_database_of_a_newer_cbsalert_is_refused_clearly(db_url: str, store: StateStore) -> None:
-    with db.writer(store.engine).begin() as connection:
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
     with pytest.raises(StateError, match="9999_future"):
         store.upgrade()
@@ -597,10 +598,12 @@ def test_unusable_database_url_gives_a_state_error_without_the_password() -> Non
 
 WHEEL_CHECK = """
 import sys, sqlite3
-import cbsalert, cbsalert.db
+from pathlib import Path
+import cbsalert
 from cbsalert.state import StateStore
+from cbsalert.state.schema import migrations_dir
 assert "/site-packages/cbsalert/" in cbsalert.__file__, cbsalert.__file__
-assert cbsalert.db.migrations_dir().is_relative_to(cbsalert.db.Path(cbsalert.__file__).parent)
+assert migrations_dir().is_relative_to(Path(cbsalert.__file__).parent)
 store = StateStore(sys.argv[1])
 store.upgrade()
 store.upgrade()

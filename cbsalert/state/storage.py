@@ -1,9 +1,9 @@
 """The state database's engine and transactions, shared by the parts of the state store.
 
-``StateStore`` (``cbsalert.state``) is composed of ``RunLocks`` (``cbsalert.runlock``),
-``Outbox`` (``cbsalert.outbox``) and its own alert logic; each of them reads and writes
-through the transactions here, so every expected database failure becomes a readable
-``StateError`` that never shows a password.
+``StateStore`` (``cbsalert.state.store``) is composed of ``RunLocks``
+(``cbsalert.state.runlock``), ``Outbox`` (``cbsalert.state.outbox``) and its own alert
+logic; each of them reads and writes through the transactions here, so every expected
+database failure becomes a readable ``StateError`` that never shows a password.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Result
 from sqlalchemy.orm import Session
 
-from cbsalert import db
 from cbsalert.errors import redact
+from cbsalert.state import engine as db
+from cbsalert.state import schema
 
 CHUNK = 500  # keys per IN (...): well under SQLite's and PostgreSQL's parameter limits
 NO_SYNC = {"synchronize_session": False}
@@ -40,10 +41,10 @@ class Storage:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def upgrade(self) -> None:
-        db.upgrade(self.engine)
+        schema.upgrade(self.engine)
 
     def check_schema(self) -> None:
-        db.check_revision(self.engine)
+        schema.check_revision(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

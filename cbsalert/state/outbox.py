@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from cbsalert.db import Delivery, DeliveryAlert, RunLock
 from cbsalert.errors import StateError, redact
 from cbsalert.model import AlertEvent
 from cbsalert.notify import MessageContext
-from cbsalert.runlock import LOCK_NAME
-from cbsalert.storage import NO_SYNC, Storage, rowcount
+from cbsalert.state.runlock import LOCK_NAME
+from cbsalert.state.storage import NO_SYNC, Storage, rowcount
+from cbsalert.state.tables import Delivery, DeliveryAlert
+from cbsalert.state.tables import RunLockRow as RunLock
 
 # A permanent failure (a revoked token, a deleted webhook) is not retried on every run, so a
 # service checking every few minutes does not hammer a provider that refuses it; a daily

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from cbsalert.db import Delivery, RunLock, RunSlot
 from cbsalert.errors import LockTimeoutError, StateError
-from cbsalert.storage import NO_SYNC, Storage, iso, rowcount
+from cbsalert.state.storage import NO_SYNC, Storage, iso, rowcount
+from cbsalert.state.tables import Delivery, RunSlot
+from cbsalert.state.tables import RunLockRow as RunLock
 
 log = logging.getLogger(__name__)
 

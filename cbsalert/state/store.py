@@ -17,9 +17,9 @@ sent goes out twice. ``reconcile(..., dry_run=True)`` reads the same and writes 
 Each watched user's last day checked in full (``checked_through``, for catching up missed
 days, see ``cbsalert.catchup``) is written in the same transaction as the alert changes.
 
-Tables live in ``cbsalert.db``; the decisions in ``cbsalert.reconcile`` (pure); the run
-lock in ``cbsalert.runlock`` and the delivery queue in ``cbsalert.outbox``, both parts of
-``StateStore``.
+Tables live in ``cbsalert.state.tables``; the decisions in ``cbsalert.reconcile`` (pure);
+the run lock in ``cbsalert.state.runlock`` and the delivery queue in
+``cbsalert.state.outbox``, both parts of ``StateStore``.
 """
 
 from __future__ import annotations
@@ -34,10 +34,18 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cbsalert import db
 from cbsalert.catchup import DayEvidence, reconcile_days
-from cbsalert.db import (
+from cbsalert.errors import StateError, UsageError
+from cbsalert.model import AlertEvent, Finding
+from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot
+from cbsalert.rules import RuleBase
+from cbsalert.state.engine import missing_sqlite_file, safe_url
+from cbsalert.state.outbox import DeliveryPlan, Outbox, OwedDelivery, PlanDeliveries
+from cbsalert.state.runlock import RunLocks, holder_id
+from cbsalert.state.storage import CHUNK, chunks, iso, rowcount
+from cbsalert.state.tables import (
     Alert,
+    CarriedJobRow,
     CheckedDay,
     Delivery,
     DeliveryAlert,
@@ -46,13 +54,6 @@ from cbsalert.db import (
     Silence,
     Transition,
 )
-from cbsalert.errors import StateError, UsageError
-from cbsalert.model import AlertEvent, Finding
-from cbsalert.outbox import DeliveryPlan, Outbox, OwedDelivery, PlanDeliveries
-from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot
-from cbsalert.rules import RuleBase
-from cbsalert.runlock import RunLocks, holder_id
-from cbsalert.storage import CHUNK, chunks, iso, rowcount
 
 __all__ = [
     "DeliveryPlan", "OwedDelivery", "PlanDeliveries", "SilenceNotFoundError", "StateStore",
@@ -334,7 +335,7 @@ class StateStore(RunLocks, Outbox):
             s.execute(delete(SeenSet).where(SeenSet.last_seen < cutoff.date()))
             s.execute(delete(CheckedDay).where(CheckedDay.last_day < cutoff.date()))
             s.execute(delete(RunSlot).where(RunSlot.started_at < cutoff))
-            s.execute(delete(db.CarriedJobRow).where(db.CarriedJobRow.day < cutoff.date()))
+            s.execute(delete(CarriedJobRow).where(CarriedJobRow.day < cutoff.date()))
         return count
 
 
@@ -346,9 +347,9 @@ def open_store(url: str, *, auto_upgrade: bool, secrets: Sequence[str] = ()) -> 
     created: the store reads an empty state kept in memory.
     """
     store = StateStore(url, secrets=secrets)
-    if not auto_upgrade and _missing_sqlite_file(store):
+    if not auto_upgrade and missing_sqlite_file(store.engine):
         store.close()
-        log.info("state database %s does not exist yet: reading an empty state", db.safe_url(url))
+        log.info("state database %s does not exist yet: reading an empty state", safe_url(url))
         store = StateStore("sqlite://", secrets=secrets)
         auto_upgrade = True
     try:
@@ -367,7 +368,7 @@ def open_existing_store(url: str, *, secrets: Sequence[str] = ()) -> StateStore:
     ``unsilence``): they never create a database, so that a wrong or relative ``state``
     path says so instead of showing an empty state that looks like "nothing is firing"."""
     probe = StateStore(url, secrets=secrets)
-    missing = _missing_sqlite_file(probe)
+    missing = missing_sqlite_file(probe.engine)
     path = Path(probe.engine.url.database or "").resolve()
     probe.close()
     if missing:
@@ -376,14 +377,6 @@ def open_existing_store(url: str, *, secrets: Sequence[str] = ()) -> StateStore:
             "`state` points elsewhere; `cbsalert check` creates it (or `cbsalert db upgrade`)"
         )
     return open_store(url, auto_upgrade=True, secrets=secrets)
-
-
-def _missing_sqlite_file(store: StateStore) -> bool:
-    """Whether opening would create a new, empty SQLite file (which a dry run must not)."""
-    if store.engine.dialect.name != "sqlite":
-        return False
-    path = store.engine.url.database or ""
-    return path not in ("", ":memory:") and not path.startswith("file:") and not Path(path).exists()
 
 
 _SNAPSHOT_COLUMNS = (

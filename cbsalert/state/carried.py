@@ -16,8 +16,8 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, insert, select
 
-from cbsalert.db import CarriedJobRow
-from cbsalert.storage import Storage, chunks
+from cbsalert.state.storage import Storage, chunks
+from cbsalert.state.tables import CarriedJobRow
 
 
 @dataclass(frozen=True)
