@@ -17,7 +17,6 @@ from cbsalert.pipeline import RunResult
 from cbsalert.simulator import SimData, Simulator
 from cbsalert.sinks import SlackSink
 from cbsalert.state import StateStore, open_store
-from cbsalert.state.carried import CarriedJobs
 from tests.conftest import SYS_PASSWORD, config_dict
 from tests.test_days import check, day
 from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture
@@ -80,7 +79,7 @@ def slack_text(slack: SlackSink) -> str:
 def carried(config: Config) -> list[tuple[str, date, str]]:
     store = open_store(config.state, auto_upgrade=True)
     try:
-        return [(c.login, c.day, c.job_id) for c in CarriedJobs(store).load()]
+        return [(c.login, c.day, c.job_id) for c in store.carried.load()]
     finally:
         store.close()
 

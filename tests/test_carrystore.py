@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 
 from cbsalert.state import StateStore
-from cbsalert.state.carried import CarriedJob, CarriedJobs
+from cbsalert.state.carried import CarriedJob
 from cbsalert.state.engine import writer
 from cbsalert.state.schema import alembic_config, current_revision, upgrade
 from tests.state_helpers import day, morning
@@ -35,7 +35,7 @@ def store(db_url: str) -> Iterator[StateStore]:
 
 
 def test_a_running_job_is_remembered_once_and_forgotten_when_done(store: StateStore) -> None:
-    jobs = CarriedJobs(store)
+    jobs = store.carried
     first, other = carried(1), carried(1, job_id="2026-11-20-23-00-00")
     jobs.remember([first, other])
     jobs.remember([first])  # the same day checked again
@@ -48,14 +48,14 @@ def test_a_running_job_is_remembered_once_and_forgotten_when_done(store: StateSt
 def test_any_string_from_the_cbs_is_stored_and_read_back_unchanged(store: StateStore) -> None:
     hostile = carried(1, job_id=HOSTILE, backup_set_id=HOSTILE, backup_set_name=HOSTILE,
                       destinations=(HOSTILE, None))  # fmt: skip
-    CarriedJobs(store).remember([hostile])
-    assert CarriedJobs(store).load() == [hostile]
+    store.carried.remember([hostile])
+    assert store.carried.load() == [hostile]
 
 
 def test_carried_jobs_older_than_retention_are_pruned(store: StateStore) -> None:
-    CarriedJobs(store).remember([carried(1), carried(5)])
+    store.carried.remember([carried(1), carried(5)])
     store.prune(retention_days=3, now=morning(1) + timedelta(days=5))
-    assert [j.day for j in CarriedJobs(store).load()] == [day(5)]
+    assert [j.day for j in store.carried.load()] == [day(5)]
 
 
 def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> None:
@@ -64,9 +64,9 @@ def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> No
     assert not inspect(store.engine).has_table("carried_jobs")
     upgrade(store.engine, "0005_carried_jobs")
     assert current_revision(store.engine) == "0005_carried_jobs"
-    CarriedJobs(store).remember([carried(1)])
+    store.carried.remember([carried(1)])
     upgrade(store.engine, "head")  # already there: a no-op
-    assert len(CarriedJobs(store).load()) == 1
+    assert len(store.carried.load()) == 1
     _downgrade(store, "0004_notified_severity")
     assert not inspect(store.engine).has_table("carried_jobs")
     store.close()

@@ -262,7 +262,7 @@ HOLD_LOCK = """
 import os, socket, sys, time
 from cbsalert.state import StateStore
 store = StateStore(sys.argv[1])
-with store.run_lock(f"{socket.gethostname()}:{os.getpid()}", timeout_s=5):
+with store.lock.hold(f"{socket.gethostname()}:{os.getpid()}", timeout_s=5):
     print("locked", flush=True)
     time.sleep(60)
 """
@@ -279,16 +279,16 @@ def test_the_lock_of_a_dead_run_on_this_host_is_taken_over_and_a_live_one_is_not
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         alive = f"{socket.gethostname()}:{holder.pid}"
-        with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
+        with pytest.raises(LockTimeoutError, match=alive), store.lock.hold("next", 0.3):
             pass
     finally:
         holder.kill()
         holder.wait()
-    with store.run_lock("next", timeout_s=0):  # its lock had ten minutes to run
+    with store.lock.hold("next", timeout_s=0):  # its lock had ten minutes to run
         pass
     # A holder on another host may be alive: only its lock's expiry frees it.
     query(tmp_path / "state.db", "UPDATE run_lock SET holder = 'elsewhere:1', "
           "expires_at = '2999-01-01 00:00:00.000000'")  # fmt: skip
-    with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.run_lock("next", 0.3):
+    with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.lock.hold("next", 0.3):
         pass
     store.close()

@@ -1,9 +1,13 @@
 """The outbox: messages owed, claimed, sent or failed.
 
 A run's alert changes and the deliveries they imply are written in one transaction
-(``StateStore.reconcile``), *then* each delivery is claimed, sent and marked here. A run
-killed between a send and its mark sends that one message again next time; nothing owed
-is ever lost.
+(``StateStore.reconcile_days`` joins ``enqueue`` to it), *then* each delivery is claimed,
+sent and marked here. A run killed between a send and its mark sends that one message again
+next time (``requeue_interrupted``); nothing owed is ever lost.
+
+Claiming and requeueing are for the run lock's holder only. The outbox does not know the
+lock: it is handed one (``LockHolder``) and asks it to confirm, in the claim's own
+transaction, that it is still held.
 """
 
 from __future__ import annotations
@@ -13,25 +17,34 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from cbsalert.errors import StateError, redact
+from cbsalert.errors import StateError
 from cbsalert.model import AlertEvent
 from cbsalert.notify import MessageContext
-from cbsalert.state.runlock import LOCK_NAME
 from cbsalert.state.storage import NO_SYNC, Storage, rowcount
 from cbsalert.state.tables import Delivery, DeliveryAlert
-from cbsalert.state.tables import RunLockRow as RunLock
 
 # A permanent failure (a revoked token, a deleted webhook) is not retried on every run, so a
 # service checking every few minutes does not hammer a provider that refuses it; a daily
 # check retries it on its next run, which delivers it once someone has fixed the config.
 PERMANENT_RETRY_AFTER = timedelta(hours=20)
+INTERRUPTED = "interrupted: the run sending it stopped before recording the result"
 DeliveryPlan = tuple[str, MessageContext, Sequence[str]]  # notifier name, context, alert keys
 PlanDeliveries = Callable[[list[AlertEvent]], Iterable[DeliveryPlan]]
+
+
+class LockHolder(Protocol):
+    """The run lock, as its holder has it (``cbsalert.state.runlock.HeldLock``)."""
+
+    @property
+    def holder(self) -> str: ...
+
+    def confirm(self, s: Session, doing: str) -> None:
+        """Raise ``StateError`` unless the lock is still held, in ``s``'s transaction."""
 
 
 @dataclass(frozen=True)
@@ -55,44 +68,63 @@ class OwedDelivery:
         return context
 
 
-class Outbox(Storage):
-    """The delivery queue of ``StateStore``."""
+class Outbox:
+    """The ``deliveries`` table and the alerts each delivery speaks about."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
 
     def enqueue(self, deliveries: Iterable[DeliveryPlan], *, now: datetime) -> list[int]:
-        """Pending deliveries on their own (test messages, meta alerts)."""
-        with self._write() as s:
-            return self._insert_deliveries(s, deliveries, now)
-
-    def _insert_deliveries(
-        self, s: Session, deliveries: Iterable[DeliveryPlan], now: datetime
-    ) -> list[int]:
-        """One row per planned message, each written as soon as it is planned, so only
-        one context (a digest may hold thousands of alerts) is in memory at a time."""
+        """Pending deliveries: one row per planned message, each written as soon as it is
+        planned, so only one context (a digest may hold thousands of alerts) is in memory
+        at a time. Inside a run's reconcile transaction, part of it."""
         ids: list[int] = []
-        for notifier, context, keys in deliveries:
-            row = Delivery(
-                notifier=notifier,
-                status="pending",
-                context=json.dumps(_redact_strings(context, self._secrets), default=str),
-                attempts=0,
-                permanent=False,
-                created_at=now,
-            )
-            s.add(row)
-            s.flush()
-            links = [{"delivery_id": row.id, "alert_key": key} for key in dict.fromkeys(keys)]
-            if links:
-                s.execute(insert(DeliveryAlert), links)
-            ids.append(row.id)
-            s.expunge(row)
+        with self._storage.write() as s:
+            for plan in deliveries:
+                ids.append(self._insert(s, plan, now))
         return ids
 
-    def claim_owed(self, holder: str, *, max_attempts: int, now: datetime) -> list[OwedDelivery]:
+    def _insert(self, s: Session, plan: DeliveryPlan, now: datetime) -> int:
+        notifier, context, keys = plan
+        row = Delivery(
+            notifier=notifier,
+            status="pending",
+            context=json.dumps(_redact_strings(context, self._storage.redact), default=str),
+            attempts=0,
+            permanent=False,
+            created_at=now,
+        )
+        s.add(row)
+        s.flush()
+        links = [{"delivery_id": row.id, "alert_key": key} for key in dict.fromkeys(keys)]
+        if links:
+            s.execute(insert(DeliveryAlert), links)
+        s.expunge(row)
+        return row.id
+
+    def requeue_interrupted(self, lock: LockHolder) -> None:
+        """Make owed again whatever an earlier run left "sending": that run is gone (it
+        released the lock, or was killed and its lock expired), so whether its message went
+        out is unknown, and sending it twice beats never. Only for a new holder of the run
+        lock, before it claims anything."""
+        with self._storage.write() as s:
+            lock.confirm(s, "requeue deliveries")
+            s.execute(
+                update(Delivery)
+                .where(Delivery.status == "sending")
+                .values(status="failed", last_error=INTERRUPTED, claim_token=None),
+                execution_options=NO_SYNC,
+            )
+
+    def claim_owed(
+        self, lock: LockHolder, *, max_attempts: int, now: datetime
+    ) -> list[OwedDelivery]:
         """Claim the owed deliveries (pending, or failed with attempts left and either
-        transient or permanent but last tried ``PERMANENT_RETRY_AFTER`` ago) for
-        ``holder``, which must hold the run lock: the lock is exclusive, so no two
-        claimers ever get the same row. Each claim counts as an attempt.
+        transient or permanent but last tried ``PERMANENT_RETRY_AFTER`` ago) for the holder
+        of ``lock``, which must still hold it: the lock is exclusive, so no two claimers
+        ever get the same row. Each claim counts as an attempt.
         """
+        holder = lock.holder
         token = uuid.uuid4().hex
         owed = and_(
             Delivery.status.in_(("pending", "failed")),
@@ -102,10 +134,8 @@ class Outbox(Storage):
             ),
             Delivery.attempts < max_attempts,
         )
-        with self._write() as s:
-            lock = select(RunLock.holder).where(RunLock.name == LOCK_NAME).with_for_update()
-            if s.scalar(lock) != holder:
-                raise StateError(f"{holder} must hold the run lock to claim deliveries")
+        with self._storage.write() as s:
+            lock.confirm(s, "claim deliveries")
             s.execute(
                 update(Delivery)
                 .where(owed)
@@ -154,25 +184,50 @@ class Outbox(Storage):
         self._mark(delivery_id, status="sent", sent_at=now, claim_token=None)
 
     def mark_failed(self, delivery_id: int, error: str, *, permanent: bool, now: datetime) -> None:
-        """Record a failed attempt; a permanent failure is never claimed again."""
-        text = self._redact(error)[:4000]
+        """Record a failed attempt; a permanent failure is claimed again only after
+        ``PERMANENT_RETRY_AFTER``."""
+        text = self._storage.redact(error)[:4000]
         self._mark(
             delivery_id, status="failed", permanent=permanent, last_error=text, claim_token=None
         )
 
     def _mark(self, delivery_id: int, **values: Any) -> None:
-        with self._write() as s:
+        with self._storage.write() as s:
             result = s.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
             if rowcount(result) != 1:
                 raise StateError(f"no delivery with id {delivery_id} in the state database")
 
+    def failures_by_alert(self) -> dict[str, list[tuple[str | None, bool]]]:
+        """Per alert key, its failed deliveries (oldest first): the last error, and whether
+        it was permanent."""
+        failed = (
+            select(DeliveryAlert.alert_key, Delivery.last_error, Delivery.permanent)
+            .join(Delivery, Delivery.id == DeliveryAlert.delivery_id)
+            .where(Delivery.status == "failed")
+            .order_by(Delivery.id)
+        )
+        errors: dict[str, list[tuple[str | None, bool]]] = {}
+        with self._storage.read() as s:
+            for key, error, permanent in s.execute(failed):
+                errors.setdefault(key, []).append((error, permanent))
+        return errors
 
-def _redact_strings(value: Any, secrets: Sequence[str]) -> Any:
+    def prune(self, cutoff: datetime) -> None:
+        """Forget deliveries created before ``cutoff`` and finished (sent or failed)."""
+        done = select(Delivery.id).where(
+            Delivery.created_at < cutoff, Delivery.status.in_(("sent", "failed"))
+        )
+        with self._storage.write() as s:
+            s.execute(delete(DeliveryAlert).where(DeliveryAlert.delivery_id.in_(done)))
+            s.execute(delete(Delivery).where(Delivery.id.in_(done)))
+
+
+def _redact_strings(value: Any, redact: Callable[[str], str]) -> Any:
     """The context with every string redacted (the caller should have left no secret)."""
     if isinstance(value, str):
-        return redact(value, list(secrets))
+        return redact(value)
     if isinstance(value, Mapping):
-        return {k: _redact_strings(v, secrets) for k, v in value.items()}
+        return {k: _redact_strings(v, redact) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact_strings(v, secrets) for v in value]
+        return [_redact_strings(v, redact) for v in value]
     return value
