@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +128,12 @@ def test_a_transaction_joins_only_in_its_own_thread(store: StateStore) -> None:
         thread.start()
         thread.join(10)
     assert seen == [False]
+
+
+def test_parsing_a_config_checks_the_state_url_without_loading_the_store() -> None:
+    code = (
+        "import sys, cbsalert.config; "
+        "print(sorted(m for m in sys.modules if m.startswith('cbsalert.state')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['cbsalert.state', 'cbsalert.state.engine']"

@@ -16,17 +16,40 @@ Why a ``StateStore`` at all, rather than handing out the parts: a run's reconcil
 three parts in one transaction, the alert listing reads three, pruning touches them all, and
 every command opens, upgrades and closes one database. Those few things live on
 ``StateStore``; everything else is called on its part (``store.outbox.mark_sent(...)``).
+
+The names below are imported on first use: parsing a config checks its state URL
+(``cbsalert.state.engine``) without loading the store.
 """
 
 from __future__ import annotations
 
-from cbsalert.state.carried import CarriedJob, CarriedJobs
-from cbsalert.state.outbox import DeliveryPlan, OwedDelivery, PlanDeliveries
-from cbsalert.state.runlock import HeldLock, holder_id
-from cbsalert.state.silences import SilenceNotFoundError
-from cbsalert.state.store import StateStore, open_existing_store, open_store
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CarriedJob", "CarriedJobs", "DeliveryPlan", "HeldLock", "OwedDelivery", "PlanDeliveries",
-    "SilenceNotFoundError", "StateStore", "holder_id", "open_existing_store", "open_store",
-]  # fmt: skip
+if TYPE_CHECKING:  # the names as mypy sees them; at run time, __getattr__ below
+    from cbsalert.state.carried import CarriedJob as CarriedJob
+    from cbsalert.state.carried import CarriedJobs as CarriedJobs
+    from cbsalert.state.outbox import DeliveryPlan as DeliveryPlan
+    from cbsalert.state.outbox import OwedDelivery as OwedDelivery
+    from cbsalert.state.outbox import PlanDeliveries as PlanDeliveries
+    from cbsalert.state.runlock import HeldLock as HeldLock
+    from cbsalert.state.runlock import holder_id as holder_id
+    from cbsalert.state.silences import SilenceNotFoundError as SilenceNotFoundError
+    from cbsalert.state.store import StateStore as StateStore
+    from cbsalert.state.store import open_existing_store as open_existing_store
+    from cbsalert.state.store import open_store as open_store
+
+_HOMES = {
+    "CarriedJob": "carried", "CarriedJobs": "carried", "DeliveryPlan": "outbox",
+    "OwedDelivery": "outbox", "PlanDeliveries": "outbox", "HeldLock": "runlock",
+    "holder_id": "runlock", "SilenceNotFoundError": "silences", "StateStore": "store",
+    "open_existing_store": "store", "open_store": "store",
+}  # fmt: skip
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
