@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench.world import RULES
-from cbsalert.db import Alert
 from cbsalert.state import StateStore
+from cbsalert.state.tables import Alert
 
 FIRING_EVERY = 20  # 5 % of the rows are firing alerts
 

@@ -26,7 +26,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from cbsalert.carrystore import CarriedJob
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.errors import CbsAuthError, CbsError
@@ -35,6 +34,7 @@ from cbsalert.fetch import Consume
 from cbsalert.model import CheckError, Finding, JobResult, UserSnapshot
 from cbsalert.records import BackupJob
 from cbsalert.rules import evaluate
+from cbsalert.state.carried import CarriedJob
 
 log = logging.getLogger(__name__)
 

@@ -75,7 +75,7 @@ def silence(
     if not any(matches(rule, rule_id) for rule_id in rule_ids):
         raise UsageError(f"--rule {rule!r} matches no rule (rule ids: {', '.join(rule_ids)})")
     with closing(open_store(config.state, auto_upgrade=True, secrets=config.secrets())) as store:
-        silence_id = store.add_silence(
+        silence_id = store.silences.add(
             rule, login, backup_set, until=end, reason=reason, created_by=_whoami()
         )
     until_text = terminal.local_time(end, config.timezone)
@@ -89,7 +89,7 @@ def silences(
     """List silences."""
     config = load(ctx)
     with _existing_store(config) as store:
-        rows = store.list_silences(include_expired=show_all)
+        rows = store.silences.listing(include_expired=show_all)
     out = terminal.stdout()
     if rows:
         out.print(terminal.silences_table(rows, config.timezone))
@@ -104,7 +104,7 @@ def unsilence(
     """Remove a silence."""
     config = load(ctx)
     with _existing_store(config) as store:
-        store.remove_silence(silence_id)
+        store.silences.remove(silence_id)
     terminal.print_line(terminal.stdout(), f"silence {silence_id} removed")
 
 

@@ -37,11 +37,11 @@ from cbsalert.configsections import MetaAlert as MetaAlert
 from cbsalert.configsections import Strict, check_zone
 from cbsalert.configsections import UncheckedAlert as UncheckedAlert
 from cbsalert.configsections import WatchEntry as WatchEntry
-from cbsalert.db import state_url
 from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
 from cbsalert.schedule import cron_trigger as cron_trigger  # re-exported: its home until now
+from cbsalert.state.engine import state_url
 from cbsalert.yamlconf import dotted
 
 log = logging.getLogger(__name__)

@@ -110,12 +110,12 @@ class DayChecks:
         return evidence
 
     def record_sets(self) -> None:
-        """Remember the sets seen on each day checked (``StateStore.record_sets``)."""
+        """Remember the sets seen on each day checked (``SeenSets.record``)."""
         for day, sets in self.sets_seen.items():
-            self.store.record_sets(day, sets)
+            self.store.seen.record(day, sets)
 
     def stored_keys(self, keys: Collection[str]) -> set[str]:
-        return self.store.stored_keys(keys) | (set(keys) & self.fired)
+        return self.store.alerts.stored_keys(keys) | (set(keys) & self.fired)
 
     def sift(self, findings: list[Finding]) -> list[Finding]:
         """The firing findings, and the clear ones about an alert stored or fired."""
@@ -133,7 +133,7 @@ class DayChecks:
                 update={"watch": [e for e in config.watch if e.login in due]}
             )
         t = self.clock()
-        history = self.store.seen_sets(sorted(due), day - timedelta(days=HISTORY_DAYS))
+        history = self.store.seen.since(sorted(due), day - timedelta(days=HISTORY_DAYS))
         for login, sets in self.seen.items():
             if login in history:
                 history[login].update(sets)

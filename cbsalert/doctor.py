@@ -10,7 +10,7 @@ why). Every check only reads:
   it exists on every server a check can run against (9.1 and later; ListUsers v2 is not on
   old servers and its v1 path is deprecated), and it answers for one user instead of listing
   every user of the server in one answer.
-* **State database**: opened, never created; its schema must be at ``db.HEAD_REVISION``
+* **State database**: opened, never created; its schema must be at ``HEAD_REVISION``
   (``check`` would upgrade an SQLite file by itself, but a missing or old database usually
   means ``state:`` is not the database the other commands use).
 * **Notifiers**: ``Notifier.probe()`` (Slack ``auth.test`` for a token; SMTP connect,
@@ -35,7 +35,7 @@ from enum import StrEnum
 from functools import partial
 from urllib.parse import urlsplit
 
-from cbsalert import db, render
+from cbsalert import render
 from cbsalert.cbs import AUTH_SYSTEM_USER, CbsClient
 from cbsalert.config import Config
 from cbsalert.errors import (
@@ -253,16 +253,18 @@ def _without_userinfo(url: str) -> str:
 
 
 def _state_check(config: Config) -> Check:
-    from cbsalert.state import StateStore, _missing_sqlite_file
+    from cbsalert.state import StateStore
+    from cbsalert.state.engine import missing_sqlite_file, safe_url
+    from cbsalert.state.schema import HEAD_REVISION
 
     subject = "state database"
     try:
         store = StateStore(config.state, secrets=config.secrets())
     except StateError as exc:
         return Check(subject, Status.FAILED, exc.user_message)
-    where = db.safe_url(config.state)
+    where = safe_url(config.state)
     try:
-        if _missing_sqlite_file(store):
+        if missing_sqlite_file(store.engine):
             return Check(
                 subject,
                 Status.FAILED,
@@ -274,7 +276,7 @@ def _state_check(config: Config) -> Check:
         return Check(subject, Status.FAILED, exc.user_message)
     finally:
         store.close()
-    return Check(subject, Status.OK, f"{where}: opened, schema at revision {db.HEAD_REVISION}")
+    return Check(subject, Status.OK, f"{where}: opened, schema at revision {HEAD_REVISION}")
 
 
 def _notifier_check(name: str, config: NotifierConfig, timeout_s: float) -> list[Check]:

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from cbsalert.carryover import CarryOver
-from cbsalert.carrystore import CarriedJobs
 from cbsalert.catchup import advance, plan_days, with_run_findings
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
@@ -32,7 +31,7 @@ from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, Notifier, Parts, build_context
 from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
 from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
-from cbsalert.state import PlanDeliveries, StateStore, holder_id, open_store
+from cbsalert.state import HeldLock, PlanDeliveries, StateStore, holder_id, open_store
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +98,9 @@ async def run_once(
             await _check(config, store, result, now, progress, clock, limit, plan=None)
             return result
         holder = holder_id()
-        with store.run_lock(holder, timeout_s=config.lock_timeout_s, ttl_s=config.lock_ttl_s):
-            if slot is not None and not store.claim_slot(slot, holder, now=now):
+        with store.lock.hold(holder, config.lock_timeout_s, config.lock_ttl_s) as lock:
+            store.outbox.requeue_interrupted(lock)  # what a run that died left "sending"
+            if slot is not None and not store.slots.claim(slot, holder, now=now):
                 result.skipped = f"another instance already ran the check scheduled for {slot}"
                 return result
             await _check(
@@ -110,10 +110,10 @@ async def run_once(
                     days=result.days or [result.day], not_checked=result.days_not_checked,
                 ),
             )  # fmt: skip
-            _deliver(config, store, result, holder, now, notifiers, clock)
+            _deliver(config, store, result, lock, now, notifiers, clock)
             store.prune(config.retention_days, now)
             if slot is not None:
-                store.finish_slot(slot, now=now)
+                store.slots.finish(slot, now=now)
         return result
     finally:
         store.close()
@@ -135,8 +135,8 @@ async def _check(
     unusable ends the fetching: the days after it wait for the next run."""
     logins = [e.login for e in config.watch]
     t = clock()
-    through = store.checked_through(logins)
-    carried = CarriedJobs(store)
+    through = store.checked.through(logins)
+    carried = store.carried
     carry = CarryOver(config, result.day, now, carried.load())
     result.state_s += clock() - t
     days = plan_days(result.day, logins, through, limit)
@@ -221,7 +221,7 @@ def _deliver(
     config: Config,
     store: StateStore,
     result: RunResult,
-    holder: str,
+    lock: HeldLock,
     now: datetime,
     notifiers: dict[str, Notifier] | None,
     clock: Callable[[], float],
@@ -230,20 +230,20 @@ def _deliver(
     secrets = config.secrets()
     built = notifiers if notifiers is not None else {}
     try:
-        for owed in store.claim_owed(holder, max_attempts=config.max_attempts, now=now):
+        for owed in store.outbox.claim_owed(lock, max_attempts=config.max_attempts, now=now):
             notifier = built.get(owed.notifier)
             if notifier is None and owed.notifier in config.notifiers:
                 notifier = built[owed.notifier] = config.notifiers[owed.notifier].create(
                     owed.notifier
                 )
             if notifier is None:
-                store.mark_failed(
+                store.outbox.mark_failed(
                     owed.id, "notifier no longer in the config", permanent=True, now=now
                 )
                 result.deliveries_failed += 1
                 continue
             try:
-                record = functools.partial(store.mark_parts_sent, owed.id)
+                record = functools.partial(store.outbox.mark_parts_sent, owed.id)
                 notifier.send(owed.context, Parts(owed.parts_sent, owed.parts_key, record))
             except Exception as exc:  # a notifier bug must not stop the other deliveries
                 permanent = isinstance(exc, DeliveryError) and exc.permanent
@@ -253,13 +253,13 @@ def _deliver(
                 message = redact(text, secrets)
                 log.warning("delivery %d to %s failed: %s", owed.id, owed.notifier, message)
                 t = clock()
-                store.mark_failed(owed.id, message, permanent=permanent, now=now)
+                store.outbox.mark_failed(owed.id, message, permanent=permanent, now=now)
                 result.state_s += clock() - t
                 result.deliveries_failed += 1
                 continue
             faults.point("sent")
             t = clock()
-            store.mark_sent(owed.id, now=now)
+            store.outbox.mark_sent(owed.id, now=now)
             result.state_s += clock() - t
             result.deliveries_sent += 1
     finally:

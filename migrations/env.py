@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection cbsalert hands over (``db.upgrade``).
+"""Alembic environment: runs on the connection cbsalert hands over (``schema.upgrade``).
 
-There is no alembic.ini in the wheel; ``cbsalert.db.alembic_config`` builds the config in
+There is no alembic.ini in the wheel; ``cbsalert.state.schema.alembic_config`` builds the config in
 code and puts an open connection in ``config.attributes["connection"]``. For developers
 running ``alembic`` by hand, ``sqlalchemy.url`` (or ``CBSALERT_STATE``) is used instead.
 """
@@ -12,7 +12,8 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from cbsalert.db import Base, create_state_engine
+from cbsalert.state.engine import create_state_engine
+from cbsalert.state.tables import Base
 
 target_metadata = Base.metadata
 

@@ -134,7 +134,7 @@ def test_an_episode_that_began_silenced_is_new_once_and_marked_when_announced(
     config = config_for(sim, slack, tmp_path)
     store = open_store(config.state, auto_upgrade=True)
     until = datetime.combine(day(2), datetime.min.time(), UTC) + timedelta(hours=12)
-    store.add_silence("failed", "obm", None, until=until, reason="laptop in repair",
+    store.silences.add("failed", "obm", None, until=until, reason="laptop in repair",
                       created_by="test")  # fmt: skip
     store.close()
     docs = [check(config, day(i)).to_json()["alerts"] for i in range(4)]

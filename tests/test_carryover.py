@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from cbsalert.carryover import GIVE_UP_DAYS
-from cbsalert.carrystore import CarriedJobs
 from cbsalert.config import Config
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
@@ -80,7 +79,7 @@ def slack_text(slack: SlackSink) -> str:
 def carried(config: Config) -> list[tuple[str, date, str]]:
     store = open_store(config.state, auto_upgrade=True)
     try:
-        return [(c.login, c.day, c.job_id) for c in CarriedJobs(store).load()]
+        return [(c.login, c.day, c.job_id) for c in store.carried.load()]
     finally:
         store.close()
 

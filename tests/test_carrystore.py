@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect
 
-from cbsalert import db
-from cbsalert.carrystore import CarriedJob, CarriedJobs
 from cbsalert.state import StateStore
+from cbsalert.state.carried import CarriedJob
+from cbsalert.state.engine import writer
+from cbsalert.state.schema import alembic_config, current_revision, upgrade
 from tests.state_helpers import day, morning
 from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture
 
@@ -34,7 +35,7 @@ def store(db_url: str) -> Iterator[StateStore]:
 
 
 def test_a_running_job_is_remembered_once_and_forgotten_when_done(store: StateStore) -> None:
-    jobs = CarriedJobs(store)
+    jobs = store.carried
     first, other = carried(1), carried(1, job_id="2026-11-20-23-00-00")
     jobs.remember([first, other])
     jobs.remember([first])  # the same day checked again
@@ -47,25 +48,25 @@ def test_a_running_job_is_remembered_once_and_forgotten_when_done(store: StateSt
 def test_any_string_from_the_cbs_is_stored_and_read_back_unchanged(store: StateStore) -> None:
     hostile = carried(1, job_id=HOSTILE, backup_set_id=HOSTILE, backup_set_name=HOSTILE,
                       destinations=(HOSTILE, None))  # fmt: skip
-    CarriedJobs(store).remember([hostile])
-    assert CarriedJobs(store).load() == [hostile]
+    store.carried.remember([hostile])
+    assert store.carried.load() == [hostile]
 
 
 def test_carried_jobs_older_than_retention_are_pruned(store: StateStore) -> None:
-    CarriedJobs(store).remember([carried(1), carried(5)])
+    store.carried.remember([carried(1), carried(5)])
     store.prune(retention_days=3, now=morning(1) + timedelta(days=5))
-    assert [j.day for j in CarriedJobs(store).load()] == [day(5)]
+    assert [j.day for j in store.carried.load()] == [day(5)]
 
 
 def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0004_notified_severity")
+    upgrade(store.engine, "0004_notified_severity")
     assert not inspect(store.engine).has_table("carried_jobs")
-    db.upgrade(store.engine, "0005_carried_jobs")
-    assert db.current_revision(store.engine) == "0005_carried_jobs"
-    CarriedJobs(store).remember([carried(1)])
-    db.upgrade(store.engine, "head")  # already there: a no-op
-    assert len(CarriedJobs(store).load()) == 1
+    upgrade(store.engine, "0005_carried_jobs")
+    assert current_revision(store.engine) == "0005_carried_jobs"
+    store.carried.remember([carried(1)])
+    upgrade(store.engine, "head")  # already there: a no-op
+    assert len(store.carried.load()) == 1
     _downgrade(store, "0004_notified_severity")
     assert not inspect(store.engine).has_table("carried_jobs")
     store.close()
@@ -74,5 +75,5 @@ def test_the_migration_adds_the_table_and_takes_it_away_again(db_url: str) -> No
 def _downgrade(store: StateStore, revision: str) -> None:
     from alembic import command
 
-    with db.writer(store.engine).begin() as connection:
-        command.downgrade(db.alembic_config(connection), revision)
+    with writer(store.engine).begin() as connection:
+        command.downgrade(alembic_config(connection), revision)

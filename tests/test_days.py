@@ -127,7 +127,7 @@ def test_a_silenced_alert_is_tracked_but_sends_nothing_until_the_silence_ends(
     sim = make_sim(nightly(["BS_STOP_BY_SYSTEM_ERROR"] * 3))
     config = make_config(sim, slack, tmp_path)
     with _store(config) as store:
-        store.add_silence(
+        store.silences.add(
             "failed", "obm", None, until=datetime(2026, 11, 18, 12, tzinfo=UTC),
             reason="client laptop in repair", created_by="test",
         )  # fmt: skip

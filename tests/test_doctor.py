@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from cbsalert import db
 from cbsalert.cli import app
 from cbsalert.config import Config
 from cbsalert.devtools.certs import openssl_available
@@ -24,6 +23,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.doctor import Check, Status, concurrently, run_doctor
 from cbsalert.state import StateStore
+from cbsalert.state.schema import HEAD_REVISION, current_revision, upgrade
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
 
 TOKEN = "xoxb-D0ct0r-T0ken-s3cret"
@@ -101,7 +101,7 @@ def test_a_sound_setup_passes_every_check_and_sends_nothing(
         assert code == 0, out
         assert "system user 'system' accepted" in line(out, "✓ CBS:")
         assert "2 watched logins exist" in line(out, "✓ watched logins:")
-        assert db.HEAD_REVISION in line(out, "✓ state database:")
+        assert HEAD_REVISION in line(out, "✓ state database:")
         assert "auth.test" in line(out, "✓ slack ops-slack:")
         assert "logged in as alerts" in line(out, "✓ email oncall:")
         assert "without posting" in line(out, "- slack ops-hook:")
@@ -180,7 +180,7 @@ def test_a_missing_state_database_fails_and_is_not_created(tmp_path: Path, sim: 
 def test_a_state_database_at_an_old_revision_fails(tmp_path: Path, sim: Simulator) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    db.upgrade(engine, "0002_run_slots")
+    upgrade(engine, "0002_run_slots")
     engine.dispose()
 
     code, out = doctor(configure(tmp_path, sim, url))
@@ -189,7 +189,7 @@ def test_a_state_database_at_an_old_revision_fails(tmp_path: Path, sim: Simulato
     old = line(out, "✗ state database:")
     assert "0002_run_slots" in old and "cbsalert db upgrade" in old
     engine = create_engine(url)
-    assert db.current_revision(engine) == "0002_run_slots"  # looked at, not upgraded
+    assert current_revision(engine) == "0002_run_slots"  # looked at, not upgraded
     engine.dispose()
 
 

@@ -256,16 +256,16 @@ def test_the_lock_of_a_dead_run_on_this_host_is_taken_over_and_a_live_one_is_not
         try:
             wait_for(lambda: sim.count() >= 1, what="the check to take the lock and fetch")
             alive = f"{socket.gethostname()}:{holder.pid}"
-            with pytest.raises(LockTimeoutError, match=alive), store.run_lock("next", 0.3):
+            with pytest.raises(LockTimeoutError, match=alive), store.lock.hold("next", 0.3):
                 pass
         finally:
             holder.kill()
             holder.communicate()
-    with store.run_lock("next", timeout_s=0):  # its lock had ten minutes to run
+    with store.lock.hold("next", timeout_s=0):  # its lock had ten minutes to run
         pass
     # A holder on another host may be alive: only its lock's expiry frees it.
     query(state, "UPDATE run_lock SET holder = 'elsewhere:1', "
           "expires_at = '2999-01-01 00:00:00.000000'")  # fmt: skip
-    with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.run_lock("next", 0.3):
+    with pytest.raises(LockTimeoutError, match="elsewhere:1"), store.lock.hold("next", 0.3):
         pass
     store.close()

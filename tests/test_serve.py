@@ -427,9 +427,9 @@ def test_run_now_runs_even_when_the_current_scheduled_slot_was_done_elsewhere(
     for moment in (now, now + timedelta(minutes=1)):  # this minute's slot, and the next one's
         slot = scheduled_slot(config, moment)
         assert slot is not None
-        with store.run_lock("other", timeout_s=5):
-            assert store.claim_slot(slot, "other", now=moment)
-            store.finish_slot(slot, now=moment)
+        with store.lock.hold("other", timeout_s=5):
+            assert store.slots.claim(slot, "other", now=moment)
+            store.slots.finish(slot, now=moment)
     store.close()
 
     with Serve(tmp_path, "serve", "-c", str(path), "--run-now") as svc:

@@ -26,14 +26,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
-from cbsalert import db
-from cbsalert import state as state_module
-from cbsalert.db import Alert
 from cbsalert.errors import LockTimeoutError, StateError
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import build_context
 from cbsalert.rules import RuleBase
-from cbsalert.state import OwedDelivery, SilenceNotFoundError, StateStore, open_store
+from cbsalert.state import HeldLock, OwedDelivery, SilenceNotFoundError, StateStore, open_store
+from cbsalert.state import alerts as alerts_module
+from cbsalert.state.engine import writer
+from cbsalert.state.schema import HEAD_REVISION, current_revision, head_revision, upgrade
+from cbsalert.state.tables import Alert, Base
 from tests.state_helpers import backup, backup_rule, day, morning, restore, restore_rule, rules_of
 
 PG_ENV = "CBSALERT_TEST_PG_URL"
@@ -114,15 +115,16 @@ def check(
 
 
 def claim(store: StateStore, now: datetime, max_attempts: int = 5) -> list[OwedDelivery]:
-    """Claim as a run does: holding the run lock."""
-    with store.run_lock("me", timeout_s=5):
-        return store.claim_owed("me", max_attempts=max_attempts, now=now)
+    """Claim as a run does: holding the run lock, after requeueing what a run left behind."""
+    with store.lock.hold("me", timeout_s=5) as lock:
+        store.outbox.requeue_interrupted(lock)
+        return store.outbox.claim_owed(lock, max_attempts=max_attempts, now=now)
 
 
 def send_all(store: StateStore, now: datetime) -> list[OwedDelivery]:
     owed = claim(store, now)
     for delivery in owed:
-        store.mark_sent(delivery.id, now=now)
+        store.outbox.mark_sent(delivery.id, now=now)
     return owed
 
 
@@ -139,9 +141,9 @@ def test_upgrade_creates_the_schema_the_models_describe_and_is_idempotent(db_url
     store.upgrade()
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, db.Base.metadata) == []
+        assert compare_metadata(context, Base.metadata) == []
     # HEAD_REVISION spares a run from importing Alembic: it must be Alembic's head.
-    assert db.current_revision(store.engine) == db.head_revision() == db.HEAD_REVISION
+    assert current_revision(store.engine) == head_revision() == HEAD_REVISION
     assert counts(store) == dict.fromkeys(TABLES, 0)
     store.close()
     open_store(db_url, auto_upgrade=False).close()
@@ -151,14 +153,14 @@ def test_a_database_from_the_previous_release_is_upgraded_keeping_its_deliveries
     db_url: str,
 ) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0002_run_slots")
-    with db.writer(store.engine).begin() as connection:
+    upgrade(store.engine, "0002_run_slots")
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO deliveries (notifier, status, context, attempts, permanent, created_at)"
             " VALUES ('ops', 'failed', '{}', 1, false, '2026-11-22 07:00:00')"
         )
     store.upgrade()
-    assert db.current_revision(store.engine) == db.HEAD_REVISION
+    assert current_revision(store.engine) == HEAD_REVISION
     with store.engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT status, parts_sent FROM deliveries").all()
     assert [tuple(r) for r in rows] == [("failed", 0)]
@@ -169,8 +171,8 @@ def test_an_alert_told_before_the_upgrade_escalates_only_above_what_people_heard
     db_url: str,
 ) -> None:
     store = StateStore(db_url)
-    db.upgrade(store.engine, "0003_delivery_parts")
-    with db.writer(store.engine).begin() as connection:
+    upgrade(store.engine, "0003_delivery_parts")
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO alerts (key, rule, kind, severity, login, owner, state, since,"
             " since_day, last_day, last_fired_day, last_notified_at, summary) VALUES"
@@ -195,7 +197,7 @@ def test_open_store_upgrades_sqlite_but_asks_for_db_upgrade_elsewhere(db_url: st
         empty.close()
         assert not Path(make_url(db_url).database or "").exists()
         store = open_store(db_url, auto_upgrade=True)
-        assert db.current_revision(store.engine) == db.head_revision()
+        assert current_revision(store.engine) == head_revision()
         store.close()
         return
     with pytest.raises(StateError, match="run `cbsalert db upgrade`"):
@@ -286,7 +288,7 @@ def test_failed_restore_resolves_quietly_after_a_week(store: StateStore) -> None
 
 
 def test_silenced_alert_changes_state_but_sends_nothing(store: StateStore) -> None:
-    store.add_silence("backup-*", "alice", "S1", morning(3), "disk swap", "ops", now=morning(1))
+    store.silences.add("backup-*", "alice", "S1", morning(3), "disk swap", "ops", now=morning(1))
     events = check(store, 1, backup(1), backup(1, set_id="S2"))
     assert [(e.finding.backup_set_id, e.silenced) for e in events] == [
         ("S1", True),
@@ -299,15 +301,15 @@ def test_silenced_alert_changes_state_but_sends_nothing(store: StateStore) -> No
 
 def test_silences_are_listed_until_they_expire_and_can_be_removed(store: StateStore) -> None:
     now = morning(1)
-    keep = store.add_silence("*", "bob", None, now + timedelta(days=1), "away", "ann", now=now)
-    old = store.add_silence("x", "y", None, now - timedelta(hours=1), "done", "ann", now=now)
-    assert [s["id"] for s in store.list_silences(now=now)] == [keep]
-    listed = store.list_silences(include_expired=True, now=now)
+    keep = store.silences.add("*", "bob", None, now + timedelta(days=1), "away", "ann", now=now)
+    old = store.silences.add("x", "y", None, now - timedelta(hours=1), "done", "ann", now=now)
+    assert [s["id"] for s in store.silences.listing(now=now)] == [keep]
+    listed = store.silences.listing(include_expired=True, now=now)
     assert [(s["id"], s["active"]) for s in listed] == [(old, False), (keep, True)]
     assert listed[1]["reason"] == "away"
-    store.remove_silence(keep)
+    store.silences.remove(keep)
     with pytest.raises(SilenceNotFoundError, match=f"no silence with id {keep}"):
-        store.remove_silence(keep)
+        store.silences.remove(keep)
 
 
 def test_list_alerts_shows_firing_ones_and_with_all_the_resolved_too(store: StateStore) -> None:
@@ -334,16 +336,16 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
          "summary": ""}
         for i in range(5000)
     ]  # fmt: skip
-    with db.writer(store.engine).begin() as connection:
+    with writer(store.engine).begin() as connection:
         connection.execute(insert(Alert), rows)
     loaded: list[str] = []
-    decide = state_module.reconcile_days
+    decide = alerts_module.reconcile_days
 
     def spy(days: Any, existing: Any, *args: Any, **kwargs: Any) -> Any:
         loaded.extend(existing)
         return decide(days, existing, *args, **kwargs)
 
-    monkeypatch.setattr(state_module, "reconcile_days", spy)
+    monkeypatch.setattr(alerts_module, "reconcile_days", spy)
     check(store, 2, backup(2), backup(2, login="u7", set_id="S"))
     assert loaded == ["backup-failed|u7|S|D1"]
 
@@ -352,10 +354,10 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
 
 
 def test_delivery_is_pending_until_sent_and_then_never_again(store: StateStore) -> None:
-    [delivery_id] = store.enqueue([("ops", {"alerts": []}, [])], now=morning(1))
+    [delivery_id] = store.outbox.enqueue([("ops", {"alerts": []}, [])], now=morning(1))
     [owed] = claim(store, morning(1), max_attempts=5)
     assert (owed.id, owed.notifier, owed.attempts) == (delivery_id, "ops", 1)
-    store.mark_sent(owed.id, now=morning(1))
+    store.outbox.mark_sent(owed.id, now=morning(1))
     assert claim(store, morning(2), max_attempts=5) == []
 
 
@@ -364,7 +366,9 @@ def test_failed_delivery_is_retried_on_each_claim_until_max_attempts(store: Stat
     for attempt in (1, 2, 3):
         [owed] = claim(store, morning(attempt), max_attempts=3)
         assert owed.attempts == attempt
-        store.mark_failed(owed.id, f"timeout #{attempt}", permanent=False, now=morning(attempt))
+        store.outbox.mark_failed(
+            owed.id, f"timeout #{attempt}", permanent=False, now=morning(attempt)
+        )
     assert claim(store, morning(4), max_attempts=3) == []
     [alert] = store.list_alerts()
     assert (alert["failed_deliveries"], alert["last_delivery_error"]) == (1, "timeout #3")
@@ -376,9 +380,9 @@ def test_failing_notifier_does_not_hold_back_the_others(store: StateStore) -> No
     assert sorted(d.notifier for d in first) == ["mail", "ops"]
     for delivery in first:
         if delivery.notifier == "ops":
-            store.mark_failed(delivery.id, "503 from Slack", permanent=False, now=morning(1))
+            store.outbox.mark_failed(delivery.id, "503 from Slack", permanent=False, now=morning(1))
         else:
-            store.mark_sent(delivery.id, now=morning(1))
+            store.outbox.mark_sent(delivery.id, now=morning(1))
     assert [(d.notifier, d.attempts) for d in claim(store, morning(2))] == [("ops", 2)]
 
 
@@ -387,12 +391,12 @@ def test_permanent_failure_is_not_retried_every_run_but_daily_and_stays_visible(
 ) -> None:
     check(store, 1, backup(1))
     [owed] = claim(store, morning(1), max_attempts=2)
-    store.mark_failed(owed.id, "channel_not_found", permanent=True, now=morning(1))
+    store.outbox.mark_failed(owed.id, "channel_not_found", permanent=True, now=morning(1))
     for hours in (1, 6, 12):
         assert claim(store, morning(1) + timedelta(hours=hours), max_attempts=2) == []
     [again] = claim(store, morning(2), max_attempts=2)  # a day later: someone may have fixed it
     assert again.attempts == 2
-    store.mark_failed(again.id, "channel_not_found", permanent=True, now=morning(2))
+    store.outbox.mark_failed(again.id, "channel_not_found", permanent=True, now=morning(2))
     assert claim(store, morning(3), max_attempts=2) == []  # out of attempts
     [alert] = store.list_alerts()
     assert alert["failed_deliveries"] == alert["permanent_failures"] == 1
@@ -400,23 +404,24 @@ def test_permanent_failure_is_not_retried_every_run_but_daily_and_stays_visible(
 
 
 def test_claiming_without_the_run_lock_is_refused(store: StateStore) -> None:
-    store.enqueue([("ops", {}, [])], now=morning(1))
+    store.outbox.enqueue([("ops", {}, [])], now=morning(1))
     with pytest.raises(StateError, match="must hold the run lock"):
-        store.claim_owed("me", max_attempts=5, now=morning(1))
-    with store.run_lock("other", timeout_s=1), pytest.raises(StateError):
-        store.claim_owed("me", max_attempts=5, now=morning(1))
+        store.outbox.claim_owed(HeldLock("me"), max_attempts=5, now=morning(1))
+    with store.lock.hold("other", timeout_s=1), pytest.raises(StateError):
+        store.outbox.claim_owed(HeldLock("me"), max_attempts=5, now=morning(1))
 
 
 def test_two_runs_at_once_never_send_the_same_delivery(db_url: str, store: StateStore) -> None:
-    store.enqueue([("ops", {"n": i}, []) for i in range(40)], now=morning(1))
+    store.outbox.enqueue([("ops", {"n": i}, []) for i in range(40)], now=morning(1))
     got: dict[str, list[int]] = {}
 
     def run(name: str) -> None:
         mine = StateStore(db_url)
-        with mine.run_lock(name, timeout_s=20):
-            got[name] = [d.id for d in mine.claim_owed(name, max_attempts=5, now=morning(1))]
+        with mine.lock.hold(name, timeout_s=20) as lock:
+            owed = mine.outbox.claim_owed(lock, max_attempts=5, now=morning(1))
+            got[name] = [d.id for d in owed]
             for delivery_id in got[name]:
-                mine.mark_sent(delivery_id, now=morning(1))
+                mine.outbox.mark_sent(delivery_id, now=morning(1))
         mine.close()
 
     threads = [threading.Thread(target=run, args=(name,)) for name in ("cron", "serve")]
@@ -433,8 +438,8 @@ import os, signal, sys
 from datetime import UTC, datetime
 from cbsalert.state import StateStore
 store = StateStore(sys.argv[1])
-with store.run_lock("killed-run", timeout_s=10, ttl_s=60):
-    print(len(store.claim_owed("killed-run", max_attempts=5, now=datetime.now(UTC))), flush=True)
+with store.lock.hold("killed-run", timeout_s=10, ttl_s=60) as lock:
+    print(len(store.outbox.claim_owed(lock, max_attempts=5, now=datetime.now(UTC))), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -442,17 +447,18 @@ with store.run_lock("killed-run", timeout_s=10, ttl_s=60):
 def test_delivery_claimed_by_a_killed_run_is_owed_again_once_its_lock_expires(
     db_url: str, store: StateStore
 ) -> None:
-    store.enqueue([("ops", {"alerts": []}, [])], now=datetime.now(UTC))
+    store.outbox.enqueue([("ops", {"alerts": []}, [])], now=datetime.now(UTC))
     crashed = subprocess.run(
         [sys.executable, "-c", CRASH, db_url], capture_output=True, text=True, timeout=60
     )
     assert (crashed.returncode, crashed.stdout) == (-signal.SIGKILL, "1\n"), crashed.stderr
-    with pytest.raises(LockTimeoutError, match="killed-run"), store.run_lock("next", 0.3):
+    with pytest.raises(LockTimeoutError, match="killed-run"), store.lock.hold("next", 0.3):
         pass
     later = datetime.now(UTC) + timedelta(seconds=61)
     after_ttl = StateStore(db_url, clock=lambda: later)
-    with after_ttl.run_lock("next", timeout_s=0):
-        [owed] = after_ttl.claim_owed("next", max_attempts=5, now=later)
+    with after_ttl.lock.hold("next", timeout_s=0) as lock:
+        after_ttl.outbox.requeue_interrupted(lock)
+        [owed] = after_ttl.outbox.claim_owed(lock, max_attempts=5, now=later)
     after_ttl.close()
     assert owed.attempts == 2
 
@@ -462,7 +468,7 @@ def test_delivery_claimed_by_a_killed_run_is_owed_again_once_its_lock_expires(
 
 def _hold_lock(url: str, holder: str, taken: threading.Event, release: threading.Event) -> None:
     store = StateStore(url)
-    with store.run_lock(holder, timeout_s=5):
+    with store.lock.hold(holder, timeout_s=5):
         taken.set()
         release.wait(10)
     store.close()
@@ -478,13 +484,13 @@ def test_second_run_waits_for_the_lock_then_gives_up_clearly(
         assert taken.wait(10)
         started = time.monotonic()
         timeout = pytest.raises(LockTimeoutError, match=r"cron-run.*gave up after 0\.5 s")
-        with timeout, store.run_lock("serve", timeout_s=0.5):
+        with timeout, store.lock.hold("serve", timeout_s=0.5):
             pass
         assert time.monotonic() - started >= 0.5
     finally:
         release.set()
         first.join()
-    with store.run_lock("serve", timeout_s=1):
+    with store.lock.hold("serve", timeout_s=1):
         pass
 
 
@@ -496,16 +502,16 @@ def test_waiting_run_gets_the_lock_once_the_other_releases_it(
     first.start()
     assert taken.wait(10)
     threading.Timer(0.3, release.set).start()
-    with store.run_lock("serve", timeout_s=10):
+    with store.lock.hold("serve", timeout_s=10):
         assert release.is_set()
     first.join()
 
 
 def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> None:
-    with store.run_lock("long-run", timeout_s=1, ttl_s=0.5):
+    with store.lock.hold("long-run", timeout_s=1, ttl_s=0.5):
         time.sleep(0.9)  # well past the TTL: only the heartbeat keeps the lock
         other = StateStore(db_url)
-        with pytest.raises(LockTimeoutError), other.run_lock("other", timeout_s=0.2):
+        with pytest.raises(LockTimeoutError), other.lock.hold("other", timeout_s=0.2):
             pass
         other.close()
 
@@ -514,25 +520,25 @@ def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> 
 
 
 def test_sets_seen_are_remembered_per_user_with_the_last_day_seen(store: StateStore) -> None:
-    store.record_sets(day(1), {"alice": {"S1": "Docs", "S2": "Mail"}, "bob": {"S9": "All"}})
-    store.record_sets(day(5), {"alice": {"S1": "Documents"}})
-    store.record_sets(day(3), {"alice": {"S1": "Old name"}})
-    assert store.seen_sets(["alice", "bob", "carol"], day(4)) == {
+    store.seen.record(day(1), {"alice": {"S1": "Docs", "S2": "Mail"}, "bob": {"S9": "All"}})
+    store.seen.record(day(5), {"alice": {"S1": "Documents"}})
+    store.seen.record(day(3), {"alice": {"S1": "Old name"}})
+    assert store.seen.since(["alice", "bob", "carol"], day(4)) == {
         "alice": {"S1": "Documents"},
         "bob": {},
         "carol": {},
     }
-    assert store.seen_sets(["alice"], day(1)) == {"alice": {"S1": "Documents", "S2": "Mail"}}
+    assert store.seen.since(["alice"], day(1)) == {"alice": {"S1": "Documents", "S2": "Mail"}}
 
 
 def test_sets_seen_of_more_users_than_one_chunk_are_all_kept(store: StateStore) -> None:
     users = [f"user{i:04d}" for i in range(1234)]  # CHUNK is 500
-    store.record_sets(day(1), {u: {"S1": "Docs", "S2": "Mail"} for u in users})
-    store.record_sets(day(2), {u: {"S1": "Docs", "S3": "New"} for u in users[::2]})
-    seen = store.seen_sets(users, day(2))
+    store.seen.record(day(1), {u: {"S1": "Docs", "S2": "Mail"} for u in users})
+    store.seen.record(day(2), {u: {"S1": "Docs", "S3": "New"} for u in users[::2]})
+    seen = store.seen.since(users, day(2))
     assert all(seen[u] == {"S1": "Docs", "S3": "New"} for u in users[::2])
     assert all(seen[u] == {} for u in users[1::2])
-    assert store.seen_sets(users[:1], day(1)) == {
+    assert store.seen.since(users[:1], day(1)) == {
         users[0]: {"S1": "Docs", "S2": "Mail", "S3": "New"}
     }
 
@@ -542,7 +548,7 @@ def test_prune_forgets_old_resolved_alerts_and_finished_deliveries(store: StateS
     send_all(store, morning(1))
     check(store, 2, backup(2, firing=False))
     send_all(store, morning(2))
-    store.enqueue([("ops", {"alerts": []}, [])], now=morning(2))
+    store.outbox.enqueue([("ops", {"alerts": []}, [])], now=morning(2))
     assert store.prune(90, morning(50)) == 0
     assert store.prune(90, morning(2) + timedelta(days=91)) == 1
     assert [a["backup_set_id"] for a in store.list_alerts(include_resolved=True)] == ["S2"]
@@ -552,9 +558,11 @@ def test_prune_forgets_old_resolved_alerts_and_finished_deliveries(store: StateS
 
 
 def test_no_secret_reaches_the_database(store: StateStore) -> None:
-    [delivery_id] = store.enqueue([("ops", {"text": f"token {SECRET}"}, [])], now=morning(1))
+    [delivery_id] = store.outbox.enqueue([("ops", {"text": f"token {SECRET}"}, [])], now=morning(1))
     claim(store, morning(1), max_attempts=5)
-    store.mark_failed(delivery_id, f"invalid_auth for {SECRET}", permanent=True, now=morning(1))
+    store.outbox.mark_failed(
+        delivery_id, f"invalid_auth for {SECRET}", permanent=True, now=morning(1)
+    )
     with store.engine.connect() as connection:
         dump = json.dumps(
             [
@@ -573,12 +581,12 @@ def test_read_only_database_gives_a_state_error(tmp_path: Path) -> None:
     writable.close()
     read_only = StateStore(f"sqlite:///file:{path}?mode=ro&uri=true")
     with pytest.raises(StateError, match=r"cannot write state database .*readonly"):
-        read_only.enqueue([("ops", {}, [])], now=morning(1))
+        read_only.outbox.enqueue([("ops", {}, [])], now=morning(1))
     read_only.close()
 
 
 def test_database_of_a_newer_cbsalert_is_refused_clearly(db_url: str, store: StateStore) -> None:
-    with db.writer(store.engine).begin() as connection:
+    with writer(store.engine).begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
     with pytest.raises(StateError, match="9999_future"):
         store.upgrade()
@@ -597,10 +605,12 @@ def test_unusable_database_url_gives_a_state_error_without_the_password() -> Non
 
 WHEEL_CHECK = """
 import sys, sqlite3
-import cbsalert, cbsalert.db
+from pathlib import Path
+import cbsalert
 from cbsalert.state import StateStore
+from cbsalert.state.schema import migrations_dir
 assert "/site-packages/cbsalert/" in cbsalert.__file__, cbsalert.__file__
-assert cbsalert.db.migrations_dir().is_relative_to(cbsalert.db.Path(cbsalert.__file__).parent)
+assert migrations_dir().is_relative_to(Path(cbsalert.__file__).parent)
 store = StateStore(sys.argv[1])
 store.upgrade()
 store.upgrade()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from cbsalert import db
-from cbsalert.db import Silence
 from cbsalert.state import open_store
+from cbsalert.state.engine import writer
+from cbsalert.state.tables import Silence
 from tests.state_helpers import morning
 
 
@@ -48,7 +48,7 @@ def test_its_journal_files_are_readable_by_the_owner_only_too(
         connection.execute(f"PRAGMA journal_mode={journal}")
     store = open_store(f"sqlite:///{path}", auto_upgrade=True)
     try:
-        with db.writer(store.engine).begin() as connection:
+        with writer(store.engine).begin() as connection:
             connection.execute(insert(Silence), [{"rule": "*", "login": "*", "until": morning(1),
                                                   "created_at": morning(0)}])  # fmt: skip
             extra = [p for p in tmp_path.iterdir() if p.name != "state.db"]

@@ -76,7 +76,7 @@ def test_hostile_names_and_ids_are_stored_and_read_back(store: StateStore) -> No
     events = store.reconcile(
         findings, RULES, day=day(3), now=morning(3), checked_logins={"alice"}, plan=None
     )
-    store.record_sets(day(3), {"alice": dict(snapshot.expected_sets)})
+    store.seen.record(day(3), {"alice": dict(snapshot.expected_sets)})
 
     assert {e.state for e in events} == {"new"}
     stored = store.list_alerts()
@@ -88,7 +88,7 @@ def test_hostile_names_and_ids_are_stored_and_read_back(store: StateStore) -> No
             assert len(value) <= 255 and "\x00" not in value
         assert len(alert["backup_set_name"]) <= 500
         assert not any(c in alert["summary"] for c in "\x00\x1b\n\u202e\ud800")
-    assert set(store.seen_sets(["alice"], day(0))["alice"]) == set(snapshot.expected_sets)
+    assert set(store.seen.since(["alice"], day(0))["alice"]) == set(snapshot.expected_sets)
 
 
 def test_hostile_alerts_resolve_on_a_later_good_day(store: StateStore) -> None:

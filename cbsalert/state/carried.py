@@ -3,7 +3,7 @@
 A run remembers the jobs it saw running *before* it stores its alert changes, and forgets
 the ones it judged, gave up or dropped *after*: a run killed in between has lost nothing
 (a job judged again next time changes nothing, its verdict is stored). ``CarriedJobs`` is
-composed with the state store's ``Storage``.
+one part of the state store (``StateStore.carried``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, insert, select
 
-from cbsalert.db import CarriedJobRow
-from cbsalert.storage import Storage, chunks
+from cbsalert.state.storage import Storage, chunks
+from cbsalert.state.tables import CarriedJobRow
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ class CarriedJobs:
         with self._storage.write() as s:
             for chunk in chunks(sorted({job.key for job in jobs})):
                 s.execute(delete(CarriedJobRow).where(CarriedJobRow.key.in_(chunk)))
+
+    def prune(self, cutoff: date) -> None:
+        """Forget jobs of days before ``cutoff``, judged or not."""
+        with self._storage.write() as s:
+            s.execute(delete(CarriedJobRow).where(CarriedJobRow.day < cutoff))
 
 
 def _encode(job: CarriedJob) -> dict[str, object]:
