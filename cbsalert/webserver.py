@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from waitress import wasyncore
-from waitress.channel import HTTPChannel
+from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.trigger import trigger
@@ -52,7 +52,13 @@ class _LoggedErrorTask(ErrorTask):  # type: ignore[misc]
                 self.channel.server.adj.ident, addr[0] if isinstance(addr, tuple) else addr,
                 error.code, error.reason,
             )  # fmt: skip
-        super().execute()
+        try:
+            super().execute()
+        except ClientDisconnected:
+            # The client left before its error answer was written: nothing more to say. Let
+            # through, it reaches waitress's own handler, which then fails on the error
+            # request's missing ``path`` and logs a traceback.
+            self.close_on_finish = True
 
 
 class _Channel(HTTPChannel):  # type: ignore[misc]

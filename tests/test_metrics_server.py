@@ -230,7 +230,7 @@ def test_garbage_requests_log_one_json_line_each_and_never_a_traceback(
     bad = [line for line in lines if "bad request" in line["message"]]
     assert len(bad) == len(GARBAGE)
     assert all(line["level"] == "info" and "127.0.0.1" in line["message"] for line in bad)
-    assert "Traceback" not in svc.log
+    assert "Traceback" not in svc.log, svc.log
 
 
 def test_a_run_that_fails_for_any_reason_counts_as_an_error_and_pings_fail(
