@@ -20,9 +20,8 @@ import logging
 import math
 import random
 import time
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -39,12 +38,20 @@ from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.labels import days_phrase
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
+from cbsalert.labels import clip, oneline, plural
+from cbsalert.notify.base import Notifier, Parts, Probe
+from cbsalert.notify.context import MessageContext
+from cbsalert.notify.kinds import SlackConfig
+from cbsalert.notify.slack_blocks import (
+    SECTION_MAX,
+    headline,
+    intro,
+    pack,
+    section,
+    split,
+)
+from cbsalert.notify.slack_text import SLACK, clip_mrkdwn, escape_mrkdwn
 
-MAX_BLOCKS = 50
-SECTION_MAX = 3000
-MESSAGE_BUDGET = 10_000  # characters of blocks JSON per message; Slack's hard limit is higher
 MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After fails the delivery (transient) instead
 RATE_LIMIT_BUDGET_S = 90.0  # total time one send() may spend waiting for rate limits
 
@@ -79,29 +86,6 @@ class _Redact(logging.Filter):
 
 
 _SDK_LOG.addFilter(_Redact())
-
-
-class SlackConfig(NotifierConfig):
-    type: Literal["slack"] = "slack"
-    webhook_url: SecretStr | None = None
-    token: SecretStr | None = None
-    channel: str | None = None
-    base_url: str | None = None  # Web API base, e.g. for a Slack-compatible server or tests
-    compact_over: int = Field(default=20, ge=0)  # larger digests: one line per alert
-
-    @model_validator(mode="after")
-    def _one_mode(self) -> SlackConfig:
-        if (self.webhook_url is None) == (self.token is None):
-            raise ValueError("set exactly one of webhook_url or token (with channel)")
-        if self.token is not None and not self.channel:
-            raise ValueError("token needs a channel")
-        return self
-
-    def secret_values(self) -> list[str]:
-        return [s.get_secret_value() for s in (self.webhook_url, self.token) if s is not None]
-
-    def create(self, name: str) -> Notifier:
-        return SlackNotifier(name, self)
 
 
 class _SmallJitter(Jitter):
@@ -192,35 +176,35 @@ class SlackNotifier(Notifier):
 
     def render(self, context: MessageContext) -> list[dict[str, Any]]:
         """The Slack payloads (``text`` + ``blocks``) that ``send`` would post, in order."""
-        template = render.load("slack", "slack-alert.mrkdwn.j2", self._template)
+        template = render.load(SLACK, "slack-alert.mrkdwn.j2", self._template)
         run, alerts = context["run"], context["alerts"]
         compact = len(alerts) > self.config.compact_over
         texts = [
-            render.clip_mrkdwn(
+            clip_mrkdwn(
                 render.render(template, run=run, alert=alert, compact=compact).strip(),
                 SECTION_MAX,
             )
             or "—"
             for alert in alerts
         ]
-        sections = _pack(texts) if compact else texts
+        sections = pack(texts) if compact else texts
         if run.get("omitted"):
             sections.append(
-                f"… and {render.plural(run['omitted'], 'more alert')}, not listed here: run "
+                f"… and {plural(run['omitted'], 'more alert')}, not listed here: run "
                 "`cbsalert alerts` on the cbsalert host to see them all."
             )
-        parts = _split([_section(text) for text in sections], _intro(run, "(99/99)"))
+        parts = split([section(text) for text in sections], intro(run, "(99/99)"))
         payloads = []
         for number, blocks in enumerate(parts, start=1):
             part = f"({number}/{len(parts)})" if len(parts) > 1 else ""
-            intro = _intro(run, part)
-            fallback = _headline(run, part, emoji=False)
+            head = intro(run, part)
+            fallback = headline(run, part, emoji=False)
             if len(alerts) == 1 and not run.get("omitted"):  # not one listed of many
                 alert = alerts[0]
-                summary = render.escape_mrkdwn(render.clip(alert["summary"], 300))
-                login = render.escape_mrkdwn(render.clip(alert["login"], 100))
+                summary = escape_mrkdwn(clip(alert["summary"], 300))
+                login = escape_mrkdwn(clip(alert["login"], 100))
                 fallback += f": {login}: {summary}"
-            payloads.append({"text": fallback, "blocks": intro + blocks})
+            payloads.append({"text": fallback, "blocks": head + blocks})
         return payloads
 
     # -- delivery -------------------------------------------------------------------------
@@ -299,7 +283,7 @@ class SlackNotifier(Notifier):
                 self._safe(f"{where}: {reason}, calling auth.test at {self._host()}")
             ) from None
         who = ", ".join(
-            f"{key} {render.clip(render.oneline(answer.get(key)), 80)}"
+            f"{key} {clip(oneline(answer.get(key)), 80)}"
             for key in ("team", "user")
             if answer.get(key)
         )
@@ -310,7 +294,7 @@ class SlackNotifier(Notifier):
         )
 
     def _webhook_error(self, status: int, body: str) -> DeliveryError:
-        text = render.clip(render.oneline(body), 200) or "(empty answer)"
+        text = clip(oneline(body), 200) or "(empty answer)"
         message = f"slack {self.name}: webhook answered HTTP {status}: {text}"
         if status == 429:
             message += " (rate limited longer than cbsalert waits)"
@@ -337,85 +321,3 @@ class SlackNotifier(Notifier):
 
     def _safe(self, text: str) -> str:
         return redact_url(redact(text, self.config.secret_values()))
-
-
-# -- blocks ---------------------------------------------------------------------------------
-
-
-def _headline(run: dict[str, Any], part: str, *, emoji: bool = True) -> str:
-    counts = run["counts"]
-    if counts["critical"]:
-        icon = ":rotating_light:"
-    elif counts["warning"]:
-        icon = ":warning:"
-    elif counts["info"]:
-        icon = ":information_source:"
-    else:
-        icon = ":white_check_mark:"
-    test = "TEST — " if run.get("test") else ""
-    text = f"{test}cbsalert — {render.counts_phrase(counts)} · backups of {render.run_days(run)}"
-    text = f"{text} {part}".rstrip()
-    return f"{icon if not test else ':test_tube:'} {text}" if emoji else text
-
-
-def _intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
-    counts = run["counts"]
-    bits = [f"Backups of *{render.run_days(run)}*"]
-    if run.get("days_not_checked"):
-        bits.append(f"Not checked: *{days_phrase(run['days_not_checked'])}*")
-    bits.append(f"times in {render.escape_mrkdwn(run['timezone'])}")
-    bits.append(f"checked {render.format_time(run['generated_at'], run['timezone'])}")
-    for key, label in (
-        ("new", "new"),
-        ("escalated", "got worse"),
-        ("unsilenced", "after a silence"),
-        ("repeat", "reminder"),
-        ("resolved", "resolved"),
-    ):
-        if counts.get(key):
-            bits.append(
-                f"{counts[key]} {label}{'s' if key == 'repeat' and counts[key] > 1 else ''}"
-            )
-    if run.get("test"):
-        bits.insert(0, "*Test message* with sample alerts: nothing needs doing")
-    context = {"type": "mrkdwn", "text": " · ".join(bits), "verbatim": True}
-    header = {"type": "plain_text", "text": _headline(run, part)[:150], "emoji": True}
-    return [{"type": "header", "text": header}, {"type": "context", "elements": [context]}]
-
-
-def _section(text: str) -> dict[str, Any]:
-    # verbatim: Slack links no URL, channel or mention it finds in the text by itself
-    # (https://docs.slack.dev/reference/block-kit/composition-objects/text-object).
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-
-
-def _pack(lines: list[str]) -> list[str]:
-    """Join one-line alerts into sections of at most SECTION_MAX characters."""
-    sections: list[str] = []
-    for line in lines:
-        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_MAX:
-            sections[-1] += "\n" + line
-        else:
-            sections.append(line)
-    return sections
-
-
-def _size(blocks: list[dict[str, Any]]) -> int:
-    return len(json.dumps(blocks, ensure_ascii=False))
-
-
-def _split(
-    sections: list[dict[str, Any]], intro: list[dict[str, Any]]
-) -> list[list[dict[str, Any]]]:
-    """Group sections into messages under MAX_BLOCKS and MESSAGE_BUDGET (with the intro)."""
-    room_blocks, room_chars = MAX_BLOCKS - len(intro), MESSAGE_BUDGET - _size(intro) - 2
-    parts: list[list[dict[str, Any]]] = [[]]
-    used = 0
-    for section in sections:
-        size = _size([section]) + 1
-        if parts[-1] and (len(parts[-1]) >= room_blocks or used + size > room_chars):
-            parts.append([])
-            used = 0
-        parts[-1].append(section)
-        used += size
-    return parts
