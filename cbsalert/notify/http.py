@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,19 +31,25 @@ import httpx
 from cbsalert.errors import DeliveryError, redact, redact_url
 from cbsalert.labels import clip, oneline
 
+# The secrets of the post_json running in this context (the URL among them), for _Redact.
+_POSTING: ContextVar[list[str] | None] = ContextVar("cbsalert_posting", default=None)
 
-class _UrlsCut(logging.Filter):
-    """httpx logs every request's URL (at INFO), and a webhook's URL is its secret: in
-    httpx's own records every URL is cut to its scheme and host, whatever level the
-    operator turns its logger to. Stateless, so it needs no list of secrets."""
+
+class _Redact(logging.Filter):
+    """httpx logs every request's URL at INFO (``logs.setup_logging`` keeps it at WARNING,
+    but an operator may turn it up), and a webhook's URL is its secret: while ``post_json``
+    runs, httpx's records have its secrets replaced. Other requests' records (the CBS
+    client's) are left as they are."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_url(record.getMessage())
-        record.args = None
+        secrets = _POSTING.get()
+        if secrets:
+            record.msg = redact(record.getMessage(), secrets)
+            record.args = None
         return True
 
 
-logging.getLogger("httpx").addFilter(_UrlsCut())
+logging.getLogger("httpx").addFilter(_Redact())
 
 
 def permanent_status(status: int) -> bool:
@@ -110,39 +117,45 @@ def post_json(
     def fail(message: str, *, permanent: bool = False) -> DeliveryError:
         return DeliveryError(redact_url(redact(message, secrets)), permanent=permanent)
 
-    errors = rate_limits = 0
-    with httpx.Client(timeout=timeout_s, headers=headers) as client:
-        while True:
-            try:
-                response = client.post(url, json=body)
-            except httpx.TimeoutException:
-                raise fail(f"{what}: timed out after {timeout_s:g} s, posting to {url}") from None
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                raise fail(f"{what}: cannot post to {url}: {exc}", permanent=True) from None
-            except httpx.TransportError as exc:  # refused, reset, closed without an answer
-                if errors < retries.errors:
+    posting = _POSTING.set([*secrets, url])
+    try:
+        errors = rate_limits = 0
+        with httpx.Client(timeout=timeout_s, headers=headers) as client:
+            while True:
+                try:
+                    response = client.post(url, json=body)
+                except httpx.TimeoutException:
+                    raise fail(
+                        f"{what}: timed out after {timeout_s:g} s, posting to {url}"
+                    ) from None
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise fail(f"{what}: cannot post to {url}: {exc}", permanent=True) from None
+                except httpx.TransportError as exc:  # refused, reset, closed without an answer
+                    if errors < retries.errors:
+                        sleep(_backoff(retries, errors))
+                        errors += 1
+                        continue
+                    raise fail(f"{what}: {exc or type(exc).__name__}, posting to {url}") from None
+                status = response.status_code
+                if 200 <= status < 300:
+                    return response
+                if status == 429 and rate_limits < retries.rate_limits:
+                    wait = rate_limit_wait(response.headers, retries, budget)
+                    if wait is not None:
+                        sleep(wait)
+                        rate_limits += 1
+                        continue
+                elif status >= 500 and errors < retries.errors:
                     sleep(_backoff(retries, errors))
                     errors += 1
                     continue
-                raise fail(f"{what}: {exc or type(exc).__name__}, posting to {url}") from None
-            status = response.status_code
-            if 200 <= status < 300:
-                return response
-            if status == 429 and rate_limits < retries.rate_limits:
-                wait = rate_limit_wait(response.headers, retries, budget)
-                if wait is not None:
-                    sleep(wait)
-                    rate_limits += 1
-                    continue
-            elif status >= 500 and errors < retries.errors:
-                sleep(_backoff(retries, errors))
-                errors += 1
-                continue
-            text = clip(oneline(response.text), 200) or "(empty answer)"
-            message = f"{what} answered HTTP {status}: {text}"
-            if status == 429:
-                message += " (rate limited longer than cbsalert waits)"
-            raise fail(message, permanent=permanent_status(status))
+                text = clip(oneline(response.text), 200) or "(empty answer)"
+                message = f"{what} answered HTTP {status}: {text}"
+                if status == 429:
+                    message += " (rate limited longer than cbsalert waits)"
+                raise fail(message, permanent=permanent_status(status))
+    finally:
+        _POSTING.reset(posting)
 
 
 def _backoff(retries: Retries, done: int) -> float:
