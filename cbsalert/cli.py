@@ -57,8 +57,8 @@ def check(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Check one day's backup and restore jobs of the watched users against the rules."""
+    from cbsalert.notify.testmsg import check_templates
     from cbsalert.pipeline import run_once
-    from cbsalert.render import check_templates
     from cbsalert.report import print_run
 
     config = load(ctx)
@@ -109,7 +109,7 @@ def serve(
 @app.command()
 def validate(ctx: typer.Context) -> None:
     """Check the config file and render every template with sample alerts."""
-    from cbsalert.render import check_templates
+    from cbsalert.notify.testmsg import check_templates
 
     config = load(ctx)
     check_templates(config)
@@ -126,7 +126,7 @@ def doctor(ctx: typer.Context) -> None:
 
     Exit 0 when every check passed, 3 when the CBS cannot be used, 1 for any other failure."""
     from cbsalert.doctor import run_doctor
-    from cbsalert.render import check_templates
+    from cbsalert.notify.testmsg import check_templates
 
     config = load(ctx)
     check_templates(config)

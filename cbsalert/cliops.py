@@ -113,7 +113,7 @@ def test_notify(
     name: Annotated[str, typer.Argument(help="Notifier name from the config.")],
 ) -> None:
     """Send a clearly marked test message through one notifier."""
-    from cbsalert.render import send_test
+    from cbsalert.notify.testmsg import send_test
 
     config = load(ctx)
     if name not in config.notifiers:

@@ -35,7 +35,6 @@ from enum import StrEnum
 from functools import partial
 from urllib.parse import urlsplit
 
-from cbsalert import render
 from cbsalert.cbs import AUTH_SYSTEM_USER, CbsClient
 from cbsalert.config import Config
 from cbsalert.errors import (
@@ -49,6 +48,7 @@ from cbsalert.errors import (
     StateError,
     redact,
 )
+from cbsalert.labels import clip, oneline, plural
 from cbsalert.notify import NotifierConfig
 from cbsalert.safetext import escape_controls
 
@@ -201,14 +201,14 @@ def _login_checks(config: Config, errors: list[CbsError | None]) -> list[Check]:
     if failures and not found and not unknown:
         # Every login failed the same way a whole check would: the CBS cannot be used.
         reason = str(failures[0][1])
-        detail = f"could not read any of {render.plural(total, 'watched login')}: {reason}"
+        detail = f"could not read any of {plural(total, 'watched login')}: {reason}"
         return [Check("watched logins", Status.FAILED, detail, cbs=True)]
     checks = []
     if found:
         exist = "exists" if found == 1 else "exist"
-        counted = render.plural(found, "watched login")
+        counted = plural(found, "watched login")
         if found < total:
-            counted = f"{found} of {render.plural(total, 'watched login')}"
+            counted = f"{found} of {plural(total, 'watched login')}"
         checks.append(Check("watched logins", Status.OK, f"{counted} {exist} on the CBS"))
     for i, error in failures:
         subject = f"watch[{i}] {config.watch[i].login}"
@@ -297,4 +297,4 @@ def _notifier_check(name: str, config: NotifierConfig, timeout_s: float) -> list
 def _inert(text: str, length: int) -> str:
     """One line of text that cannot act on a terminal: whitespace runs become a space, any
     other control or format character (ESC, NUL, a bidi override) is shown escaped."""
-    return render.clip(escape_controls(render.oneline(text)), length)
+    return clip(escape_controls(oneline(text)), length)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cbsalert.config import Config, load_config
 from cbsalert.errors import ConfigError, redact
-from cbsalert.render import check_templates
+from cbsalert.notify.testmsg import check_templates
 
 log = logging.getLogger(__name__)
 

@@ -1,31 +1,29 @@
-"""Jinja2 templates for messages: one environment per output kind, all with StrictUndefined.
+"""Jinja2 templates for messages: the environment, its generic filters, loading and rendering.
 
-Three kinds of output, three escaping rules:
+Every environment has StrictUndefined and finds the user's files first, then the built-in
+templates (``cbsalert/templates``). How data is escaped depends on the output, and each
+notifier owns its own: a ``Flavour`` names one output's autoescape, ``finalize`` (applied
+to every ``{{ value }}``) and extra filters. This module defines the two mail flavours:
 
-* ``text`` (email subject and plain-text body): no escaping; templates pipe data through
+* ``TEXT`` (email subject and plain-text body): no escaping; templates pipe data through
   ``oneline`` so that a name holding a newline cannot forge lines or headers.
-* ``html`` (email HTML body): Jinja's HTML autoescape.
-* both mail kinds: control and bidi characters are removed from every ``{{ value }}`` by
-  the environment's ``finalize`` (``strip_controls``).
-* ``slack`` (mrkdwn for one alert's section): every ``{{ value }}`` is escaped for Slack by
-  the environment's ``finalize`` (``&``, ``<``, ``>`` and the formatting characters, see
-  ``escape_mrkdwn``), collapsed to one line and clipped to ``SLACK_VALUE_MAX`` characters.
-  Filters that produce formatting on purpose return ``Mrkdwn``, which passes unescaped.
+* ``HTML`` (email HTML body): Jinja's HTML autoescape.
+* both: control and bidi characters are removed from every ``{{ value }}`` by the
+  environment's ``finalize`` (``strip_controls``).
 
-Built-in templates live in ``cbsalert/templates``; a notifier's ``template:`` points at the
-user's files (see ``notify.email`` / ``notify.slack`` for how). The per-kind "what to do"
-hints come from the rule kinds (``cbsalert.rules.KIND_HINTS``), so every template shares them.
+Slack's mrkdwn flavour is the Slack notifier's (``cbsalert.notify.slack_text``). The words
+the filters produce are ``cbsalert.labels``'; the per-kind hints are the rule kinds'
+(``cbsalert.rules.hint``).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import traceback
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from jinja2 import (
     BaseLoader,
@@ -42,17 +40,20 @@ from jinja2 import (
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from cbsalert.errors import ConfigError
-from cbsalert.labels import days_phrase
-from cbsalert.rules import DEFAULT_HINT, KIND_HINTS
+from cbsalert.labels import (
+    clip,
+    counts_phrase,
+    days_phrase,
+    format_time,
+    oneline,
+    plural,
+    set_label,
+    state_label,
+    unchecked_phrase,
+)
+from cbsalert.labels import format_span as _format_span
+from cbsalert.rules import DEFAULT_HINT, KIND_HINTS, RESOLVED_HINT, hint
 from cbsalert.safetext import strip_controls
-
-if TYPE_CHECKING:
-    from cbsalert.config import Config
-
-OutputKind = Literal["text", "html", "slack"]
-
-RESOLVED_HINT = "Nothing to do: this is fixed."
 
 # Text colour, background and border of each severity in the HTML email.
 SEVERITY_COLORS: dict[str, tuple[str, str]] = {
@@ -61,175 +62,18 @@ SEVERITY_COLORS: dict[str, tuple[str, str]] = {
     "info": ("#0d47a1", "#e8f1fb"),
     "resolved": ("#1b5e20", "#edf7ed"),
 }
-SLACK_ICONS: dict[str, str] = {
-    "critical": ":red_circle:",
-    "warning": ":large_orange_circle:",
-    "info": ":large_blue_circle:",
-    "resolved": ":white_check_mark:",
-}
-STATE_LABELS: dict[str, str] = {
-    "new": "new",
-    "escalated": "got worse",
-    "unsilenced": "silence ended",
-    "repeat": "still failing",
-    "firing": "still failing",
-    "resolved": "resolved",
-}
-SLACK_VALUE_MAX = 300
 
 
-class Mrkdwn(str):
-    """Slack text that is already escaped or formatted on purpose."""
+@dataclass(frozen=True)
+class Flavour:
+    """One kind of output: how every ``{{ value }}`` is escaped (``finalize``, and
+    ``autoescape`` for HTML) and the filters only it has (``filters``, name -> function).
+    Frozen and hashable: environments are cached per flavour."""
 
-    __slots__ = ()
-
-
-# -- formatting helpers shared by templates and notifiers ------------------------------------
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def _parse(value: str | datetime, zone: str) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment.astimezone(_zone(zone)) if moment.tzinfo else moment
-
-
-def format_time(value: str | datetime | None, zone: str, *, date: bool = True) -> str:
-    """``2026-11-22 22:15 CET``: every time a person reads carries its zone."""
-    if value is None:
-        return ""
-    moment = _parse(value, zone)
-    return moment.strftime("%Y-%m-%d %H:%M %Z" if date else "%H:%M %Z").strip()
-
-
-def format_span(alert: dict[str, Any], zone: str) -> str:
-    """When the job ran: ``ran 2026-11-22 22:15-23:40 CET``, ``started ..., no end time``."""
-    start, end = alert.get("start_time"), alert.get("end_time")
-    if start is None and end is None:
-        return ""
-    if start is None:
-        return f"ended {format_time(end, zone)}"
-    if end is None:
-        return f"started {format_time(start, zone)}, no end time"
-    first, last = _parse(start, zone), _parse(end, zone)
-    if first.date() == last.date() and first.tzname() == last.tzname():
-        return f"ran {first:%Y-%m-%d %H:%M}\u2013{last:%H:%M} {last:%Z}".strip()
-    return f"ran {format_time(first, zone)} → {format_time(last, zone)}"
-
-
-def counts_phrase(counts: dict[str, int]) -> str:
-    """``2 critical, 1 warning, 1 resolved, 3 users not checked``; ``no alerts`` when there
-    is nothing."""
-    labels = {"critical": "critical", "warning": "warning", "info": "info", "resolved": "resolved"}
-    parts = [
-        f"{counts[key]} {label}{'s' if key == 'warning' and counts[key] > 1 else ''}"
-        for key, label in labels.items()
-        if counts.get(key)
-    ]
-    unchecked = unchecked_phrase(counts)
-    return ", ".join([*parts, unchecked] if unchecked else parts) or "no alerts"
-
-
-def unchecked_phrase(counts: dict[str, int]) -> str:
-    """``3 users not checked`` (watched users the run could not check); empty when none.
-    ``get``: a message stored by an older cbsalert has no such count."""
-    count = counts.get("unchecked") or 0
-    return f"{plural(count, 'user')} not checked" if count else ""
-
-
-def run_days(run: dict[str, Any]) -> str:
-    """The days a message's run checked: ``2026-11-22``, ``2026-11-20 to 2026-11-22``.
-    ``get``: a message stored by an older cbsalert has only ``date``."""
-    return days_phrase(run.get("days") or [run["date"]])
-
-
-def set_label(alert: dict[str, Any]) -> str:
-    if alert.get("backup_set_name"):
-        return str(alert["backup_set_name"])
-    if alert.get("backup_set_id"):
-        return f"set {alert['backup_set_id']}"
-    return "all backup sets"
-
-
-def state_label(alert: dict[str, Any]) -> str:
-    """``new``, ``got worse: was warning``, ``still failing, was critical``: what changed,
-    and the severity people last heard when it is not the alert's now."""
-    state = str(alert.get("state"))
-    label = STATE_LABELS.get(state, state)
-    was = alert.get("previous_severity")
-    if not was:
-        return label
-    return f"{label}: was {was}" if state == "escalated" else f"{label}, was {was}"
-
-
-def hint(alert: dict[str, Any]) -> str:
-    if alert.get("state") == "resolved":
-        return RESOLVED_HINT
-    return KIND_HINTS.get(str(alert.get("kind")), DEFAULT_HINT)
-
-
-def oneline(value: object) -> str:
-    return " ".join(str(value).split())
-
-
-def clip(value: object, length: int = 300) -> str:
-    """Cut a string to ``length`` characters, ending in an ellipsis when it was cut."""
-    text = str(value)
-    return text if len(text) <= length else text[: max(length - 1, 0)].rstrip() + "…"
-
-
-# Look-alikes: ASTERISK OPERATOR, MODIFIER LETTER LOW MACRON, TILDE OPERATOR, MODIFIER
-# LETTER GRAVE ACCENT.
-_MRKDWN_SUBSTITUTES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
-# The @ of Slack's special mentions, replaced by FULLWIDTH COMMERCIAL AT.
-_MENTION_AT = re.compile(r"@(?=(?:channel|here|everyone|group)\b)", re.IGNORECASE)
-
-
-def escape_mrkdwn(value: object) -> str:
-    """Make data inert in Slack mrkdwn, keeping it readable.
-
-    Control and bidi characters are removed (``strip_controls``). ``&``, ``<`` and ``>``
-    become entities (Slack's documented escaping), so ``<!channel>`` is text. Slack has no
-    escape for ``*``, ``_``, ``~`` and backticks, so a formatting character that could open
-    or close a span (one next to a space, punctuation or the end) is replaced by a
-    look-alike character; one between two letters or digits (``daily_backup``) cannot
-    format anything in Slack and is kept, so ordinary names stay copyable. The ``@`` of
-    ``@channel``, ``@here`` and ``@everyone`` becomes a look-alike too: with the text
-    objects' ``verbatim: true`` Slack should not parse them, and this holds even where it
-    might (the fallback ``text`` of a message, a Slack-compatible server).
-    """
-    text = strip_controls(oneline(value))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MENTION_AT.sub("\uff20", text)
-    out = []
-    for i, char in enumerate(text):
-        if char in _MRKDWN_SUBSTITUTES:
-            before = text[i - 1] if i else " "
-            after = text[i + 1] if i + 1 < len(text) else " "
-            if char == "`" or not (before.isalnum() and after.isalnum()):
-                char = _MRKDWN_SUBSTITUTES[char]
-        out.append(char)
-    return "".join(out)
-
-
-def clip_mrkdwn(text: str, length: int) -> str:
-    """Clip escaped Slack text without leaving half an entity (``&am``) at the end."""
-    if len(text) <= length:
-        return text
-    return re.sub(r"&[a-z]*$", "", text[: length - 1]).rstrip() + "…"
-
-
-def _slack_finalize(value: object) -> object:
-    if isinstance(value, Mrkdwn):
-        return value
-    if value is None:
-        return "—"
-    return escape_mrkdwn(clip(oneline(value), SLACK_VALUE_MAX))
+    name: str
+    finalize: Callable[[object], object]
+    autoescape: bool = False
+    filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
 
 def _plain_finalize(value: object) -> object:
@@ -242,7 +86,8 @@ def _plain_finalize(value: object) -> object:
     return strip_controls(value) if isinstance(value, str) else value
 
 
-# -- environments and loading ----------------------------------------------------------------
+TEXT = Flavour("text", _plain_finalize)
+HTML = Flavour("html", _plain_finalize, autoescape=True)
 
 
 @pass_context
@@ -252,26 +97,7 @@ def _localtime(context: Context, value: str | None, date: bool = True) -> str:
 
 @pass_context
 def _span(context: Context, alert: dict[str, Any]) -> str:
-    return format_span(alert, context["run"]["timezone"])
-
-
-def _bold(value: object) -> Mrkdwn:
-    text = escape_mrkdwn(clip(value, SLACK_VALUE_MAX))
-    # Slack drops a closing `*` that follows punctuation unless a word boundary is forced.
-    guard = "" if text[-1:].isalnum() else "\u200b"
-    return Mrkdwn(f"*{text}{guard}*")
-
-
-def _icon(alert: dict[str, Any]) -> Mrkdwn:
-    key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
-    return Mrkdwn(SLACK_ICONS.get(key, ":grey_question:"))
-
-
-def plural(count: int | str | None, noun: str) -> str:
-    if isinstance(count, str):  # "unknown": a count the CBS sent that cannot be read
-        return f"{noun} count {count}"
-    count = count or 0
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return _format_span(alert, context["run"]["timezone"])
 
 
 def _colors(alert: dict[str, Any]) -> tuple[str, str]:
@@ -280,7 +106,7 @@ def _colors(alert: dict[str, Any]) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=32)
-def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
+def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
     """An environment that finds the user's files first, then the built-in templates.
 
     Cached: compiling the templates again for every message cost more than the rest of a
@@ -292,11 +118,11 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
     env = Environment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
-        autoescape=kind == "html",
+        autoescape=flavour.autoescape,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
-        finalize=_slack_finalize if kind == "slack" else _plain_finalize,
+        finalize=flavour.finalize,
     )
     env.filters.update(
         localtime=_localtime,
@@ -312,8 +138,7 @@ def environment(kind: OutputKind, user_dir: Path | None = None) -> Environment:
         colors=_colors,
         state_label=state_label,
     )
-    if kind == "slack":
-        env.filters.update(bold=_bold, icon=_icon)
+    env.filters.update(dict(flavour.filters))
     env.globals.update(hints=KIND_HINTS, default_hint=DEFAULT_HINT, resolved_hint=RESOLVED_HINT)
     return env
 
@@ -325,12 +150,12 @@ def user_path(path: str) -> Path:
     return Path(path).expanduser().absolute()
 
 
-def load(kind: OutputKind, builtin: str, path: Path | None = None) -> Template:
+def load(flavour: Flavour, builtin: str, path: Path | None = None) -> Template:
     """The user's file at ``path`` when given, else the built-in template ``builtin``.
 
     Raises ``TemplateError`` naming the file on a missing file or a syntax error.
     """
-    env = environment(kind, path.parent if path is not None else None)
+    env = environment(flavour, path.parent if path is not None else None)
     name = path.name if path is not None else builtin
     try:
         return env.get_template(name)
@@ -369,37 +194,3 @@ def describe(exc: BaseException, template: Template | None = None) -> str:
             where, line = frame.filename, frame.lineno
     kind = "" if type(exc).__module__.startswith("jinja2") else f"{type(exc).__name__}: "
     return f"{where}:{line if line is not None else '?'}: {kind}{exc}"
-
-
-# The sample alerts and validate_templates live in cbsalert.notify.testmsg; these names are
-# re-exported so that callers find everything about templates here.
-def sample_context(
-    now: datetime, timezone: str = "UTC", *, test: bool = False, hostile: bool = False
-) -> dict[str, Any]:
-    """A message context with one alert of every kind and state, for previews and tests."""
-    from cbsalert.notify.testmsg import sample_context as build
-
-    return build(now, timezone, test=test, hostile=hostile)
-
-
-def validate_templates(config: Config) -> list[str]:
-    """Render every notifier's templates with sample alerts; problems, empty when fine."""
-    from cbsalert.notify.testmsg import validate_templates as check
-
-    return check(config)
-
-
-def check_templates(config: Config) -> None:
-    """Raise ``ConfigError`` listing every template problem: a broken template is a config
-    error found before a run (check, validate, serve and its reloads), not a delivery
-    failure at 7 a.m."""
-    problems = validate_templates(config)
-    if problems:
-        raise ConfigError(f"{config.source}: template problems", problems=problems)
-
-
-def send_test(config: Config, name: str, now: datetime) -> None:
-    """Send a message marked TEST through one notifier (``cbsalert test-notify NAME``)."""
-    from cbsalert.notify.testmsg import send_test as send
-
-    send(config, name, now)

@@ -8,20 +8,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cbsalert.labels import days_phrase
-from cbsalert.render import format_span, plural
+from cbsalert.labels import days_phrase, format_span, plural, state_count, state_label
 from cbsalert.runresult import RunResult
 from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
-_STATE_LABEL = {
-    "new": "NEW",
-    "escalated": "GOT WORSE",
-    "unsilenced": "silence ended",
-    "repeat": "reminder",
-    "firing": "still firing",
-    "resolved": "resolved",
-}
 
 
 def alerts_table(
@@ -34,7 +25,7 @@ def alerts_table(
         resolved = alert["state"] == "resolved"
         head = lines(
             text(severity, "green" if resolved else _SEVERITY_STYLE.get(severity, "")),
-            _STATE_LABEL.get(alert["state"], alert["state"]),
+            state_label(alert),
             "silenced" if alert.get("silenced") else None,
             alert["date"] if show_day else None,
         )
@@ -79,11 +70,12 @@ def summary_line(result: RunResult) -> str:
     counts = result.counts()
     parts = [
         f"checked {result.users_checked}/{result.users_total} users for {_days(result)}",
-        f"alerts: {counts['new']} new, "
-        + (f"{counts['escalated']} got worse, " if counts["escalated"] else "")
-        + (f"{counts['unsilenced']} after a silence, " if counts["unsilenced"] else "")
-        + f"{counts['repeat']} reminders, "
-        f"{counts['firing']} still firing, {counts['resolved']} resolved",
+        "alerts: "
+        + ", ".join(
+            state_count(state, counts[state])
+            for state in ("new", "escalated", "unsilenced", "repeat", "firing", "resolved")
+            if counts[state] or state not in ("escalated", "unsilenced")
+        ),
         f"{result.api_calls} API calls",
     ]
     if not result.dry_run:

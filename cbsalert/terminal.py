@@ -11,7 +11,7 @@ Tables are built to stay readable at 80 columns: one row per item, two columns, 
 stacked in lines that wrap at spaces, so ids, set ids and statuses are never cut (a token is
 only folded when it is wider than the whole column). Consoles are made per command, so the
 width follows the terminal, or ``$COLUMNS`` (80 when piped). Times are shown in the config's
-``timezone`` with the zone's abbreviation (``render.format_time``).
+``timezone`` with the zone's abbreviation (``labels.format_time``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cbsalert.errors import CbsalertError
-from cbsalert.render import format_time, set_label
+from cbsalert.labels import format_time, set_label
 from cbsalert.safetext import escape_controls
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cbsalert import render
+from cbsalert import labels, render
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
-from cbsalert.notify import build_context
+from cbsalert.notify import build_context, slack_text, testmsg
 from cbsalert.rules import RuleBase
 from tests.test_render import SLACK, make_config
 from tests.test_rules import DAY, NOW, firing, job, rule, snap
@@ -68,14 +68,14 @@ def _context(errors: Any, warnings: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("kind", "name"),
-    [("text", "default-body.txt.j2"), ("html", "default-body.html.j2"),
-     ("slack", "slack-alert.mrkdwn.j2")],
+    [(render.TEXT, "default-body.txt.j2"), (render.HTML, "default-body.html.j2"),
+     (slack_text.SLACK, "slack-alert.mrkdwn.j2")],
 )  # fmt: skip
 def test_templates_say_unknown_for_an_unreadable_count_never_zero(kind: Any, name: str) -> None:
     context = _context(UNKNOWN, 3)
     template = render.load(kind, name)
 
-    if kind == "slack":
+    if kind is slack_text.SLACK:
         text = render.render(
             template, run=context["run"], alert=context["alerts"][0], compact=False
         )
@@ -88,7 +88,7 @@ def test_templates_say_unknown_for_an_unreadable_count_never_zero(kind: Any, nam
 
 
 def test_plural_of_a_known_count_is_unchanged() -> None:
-    assert (render.plural(1, "error"), render.plural(4, "error")) == ("1 error", "4 errors")
+    assert (labels.plural(1, "error"), labels.plural(4, "error")) == ("1 error", "4 errors")
 
 
 def test_validation_catches_a_template_that_breaks_on_an_unknown_count(tmp_path: Any) -> None:
@@ -96,6 +96,6 @@ def test_validation_catches_a_template_that_breaks_on_an_unknown_count(tmp_path:
     template.write_text("{{ alert.login }}: {{ (alert.errors or 0) + 1 }} problems")
     config = make_config({"chat": {**SLACK, "template": str(template)}})
 
-    [problem] = render.validate_templates(config)
+    [problem] = testmsg.validate_templates(config)
 
     assert f"{template}:1:" in problem

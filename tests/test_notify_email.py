@@ -15,7 +15,7 @@ from cbsalert.devtools.certs import openssl_available
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import DeliveryError
 from cbsalert.notify.email import EmailConfig
-from cbsalert.render import sample_context
+from cbsalert.notify.testmsg import sample_context
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(ZONE))

@@ -17,8 +17,9 @@ from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import DeliveryError
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, Parts, build_context
-from cbsalert.notify.slack import MAX_BLOCKS, MESSAGE_BUDGET, SECTION_MAX, SlackConfig
-from cbsalert.render import sample_context
+from cbsalert.notify.kinds import SlackConfig
+from cbsalert.notify.slack_blocks import MAX_BLOCKS, MESSAGE_BUDGET, SECTION_MAX
+from cbsalert.notify.testmsg import sample_context
 
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(ZONE))

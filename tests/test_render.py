@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cbsalert import render
+from cbsalert import labels, render, rules
 from cbsalert.config import Config
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import ConfigError
+from cbsalert.notify import slack_text, testmsg
 from cbsalert.rules import RULE_KINDS
 
 ZONE = "Europe/Amsterdam"
@@ -48,14 +49,14 @@ SLACK = {"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/X
     ],
 )
 def test_escape_mrkdwn_neutralises_slack_control_characters(raw: str, escaped: str) -> None:
-    assert render.escape_mrkdwn(raw) == escaped
+    assert slack_text.escape_mrkdwn(raw) == escaped
 
 
 def test_clipping_escaped_slack_text_never_leaves_half_an_entity() -> None:
-    text = render.escape_mrkdwn("a" * 8 + "&")  # "aaaaaaaa&amp;"
+    text = slack_text.escape_mrkdwn("a" * 8 + "&")  # "aaaaaaaa&amp;"
 
-    assert render.clip_mrkdwn(text, 11) == "aaaaaaaa…"
-    assert render.clip_mrkdwn("short", 11) == "short"
+    assert slack_text.clip_mrkdwn(text, 11) == "aaaaaaaa…"
+    assert slack_text.clip_mrkdwn("short", 11) == "short"
 
 
 @pytest.mark.parametrize(
@@ -67,14 +68,14 @@ def test_clipping_escaped_slack_text_never_leaves_half_an_entity() -> None:
     ],
 )
 def test_times_are_shown_in_the_config_zone_with_its_name(value: str | None, expected: str) -> None:
-    assert render.format_time(value, ZONE) == expected
+    assert labels.format_time(value, ZONE) == expected
 
 
 def test_a_job_over_midnight_shows_both_dates() -> None:
     alert = {"start_time": "2026-11-22T23:30:00+01:00", "end_time": "2026-11-23T01:10:00+01:00"}
 
-    assert render.format_span(alert, ZONE) == "ran 2026-11-22 23:30 CET → 2026-11-23 01:10 CET"
-    assert render.format_span({**alert, "end_time": None}, ZONE) == (
+    assert labels.format_span(alert, ZONE) == "ran 2026-11-22 23:30 CET → 2026-11-23 01:10 CET"
+    assert labels.format_span({**alert, "end_time": None}, ZONE) == (
         "started 2026-11-22 23:30 CET, no end time"
     )
 
@@ -82,16 +83,16 @@ def test_a_job_over_midnight_shows_both_dates() -> None:
 def test_counts_name_severities_and_resolved() -> None:
     counts = {"critical": 3, "warning": 1, "info": 0, "resolved": 2}
 
-    assert render.counts_phrase(counts) == "3 critical, 1 warning, 2 resolved"
-    assert render.counts_phrase({"critical": 0, "warning": 0, "resolved": 0}) == "no alerts"
+    assert labels.counts_phrase(counts) == "3 critical, 1 warning, 2 resolved"
+    assert labels.counts_phrase({"critical": 0, "warning": 0, "resolved": 0}) == "no alerts"
 
 
 def test_every_rule_kind_has_a_hint_saying_what_to_do() -> None:
-    assert set(RULE_KINDS) <= set(render.KIND_HINTS)
+    assert set(RULE_KINDS) <= set(rules.KIND_HINTS)
 
 
 def test_the_samples_cover_every_kind_state_and_null_fields() -> None:
-    alerts = render.sample_context(NOW, ZONE, hostile=True)["alerts"]
+    alerts = testmsg.sample_context(NOW, ZONE, hostile=True)["alerts"]
 
     assert set(RULE_KINDS) <= {a["kind"] for a in alerts}
     assert {"new", "repeat", "firing", "resolved"} <= {a["state"] for a in alerts}
@@ -103,7 +104,7 @@ def test_the_samples_cover_every_kind_state_and_null_fields() -> None:
 def test_built_in_templates_validate_cleanly() -> None:
     config = make_config({"mail": EMAIL, "chat": SLACK})
 
-    assert render.validate_templates(config) == []
+    assert testmsg.validate_templates(config) == []
 
 
 def test_validation_names_the_file_and_line_of_an_undefined_variable(tmp_path: Path) -> None:
@@ -113,7 +114,7 @@ def test_validation_names_the_file_and_line_of_an_undefined_variable(tmp_path: P
     (tmp_path / "mail-body.html.j2").write_text("<p>{{ run.date }}</p>")
     config = make_config({"mail": {**EMAIL, "template": str(tmp_path / "mail")}})
 
-    [problem] = render.validate_templates(config)
+    [problem] = testmsg.validate_templates(config)
 
     assert problem.startswith(f"notifiers.mail: {tmp_path / 'mail-body.txt.j2'}:3:")
     assert "nope" in problem
@@ -124,7 +125,7 @@ def test_validation_names_the_file_of_a_syntax_error(tmp_path: Path) -> None:
     template.write_text("{{ alert.login }}\n{% if alert.status %}unclosed\n")
     config = make_config({"chat": {**SLACK, "template": str(template)}})
 
-    [problem] = render.validate_templates(config)
+    [problem] = testmsg.validate_templates(config)
 
     assert problem.startswith(f"notifiers.chat: {template}:")
     assert "syntax error" in problem
@@ -133,7 +134,7 @@ def test_validation_names_the_file_of_a_syntax_error(tmp_path: Path) -> None:
 def test_validation_reports_a_missing_template_file(tmp_path: Path) -> None:
     config = make_config({"mail": {**EMAIL, "subject_template": str(tmp_path / "nope.j2")}})
 
-    [problem] = render.validate_templates(config)
+    [problem] = testmsg.validate_templates(config)
 
     assert str(tmp_path / "nope.j2") in problem and "not found" in problem
 
@@ -143,14 +144,14 @@ def test_validation_catches_a_template_that_breaks_only_on_null_fields(tmp_path:
     template.write_text("{{ alert.login }} {{ alert.start_time[:10] }}")
     config = make_config({"chat": {**SLACK, "template": str(template)}})
 
-    [problem] = render.validate_templates(config)
+    [problem] = testmsg.validate_templates(config)
 
     assert f"{template}:1:" in problem
 
 
 def test_html_templates_autoescape_and_text_templates_do_not() -> None:
-    html = render.environment("html").from_string("{{ x }}").render(x="<b>&")
-    text = render.environment("text").from_string("{{ x }}").render(x="<b>&")
+    html = render.environment(render.HTML).from_string("{{ x }}").render(x="<b>&")
+    text = render.environment(render.TEXT).from_string("{{ x }}").render(x="<b>&")
 
     assert (html, text) == ("&lt;b&gt;&amp;", "<b>&")
 
@@ -159,7 +160,7 @@ def test_send_test_delivers_a_marked_message_through_the_named_notifier() -> Non
     with SlackSink() as sink:
         config = make_config({"chat": {"type": "slack", "webhook_url": sink.url}})
 
-        render.send_test(config, "chat", NOW)
+        testmsg.send_test(config, "chat", NOW)
 
         [payload] = sink.messages
     assert payload["blocks"][0]["text"]["text"].startswith(":test_tube: TEST — cbsalert")
@@ -170,4 +171,4 @@ def test_send_test_refuses_an_unknown_notifier_by_name() -> None:
     config = make_config({"chat": SLACK})
 
     with pytest.raises(ConfigError, match="no notifier named 'mail'"):
-        render.send_test(config, "mail", NOW)
+        testmsg.send_test(config, "mail", NOW)

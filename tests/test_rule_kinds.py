@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from cbsalert import render
+from cbsalert import render, rules
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
+from cbsalert.notify import testmsg
 from cbsalert.reconcile import AlertSnapshot, reconcile_findings
 from cbsalert.rules import ALL_KINDS, BUILTIN_KINDS, RULE_KINDS, RuleBase
 from tests.state_helpers import applied, day, morning
@@ -71,8 +72,8 @@ def test_a_built_in_kind_cannot_be_used_in_rules(row: Row) -> None:
 def test_every_kind_says_what_to_do_in_every_template(row: Row) -> None:
     hint = ALL_KINDS[row.kind].hint
     assert row.hint_says in hint
-    assert render.hint({"kind": row.kind, "state": "new"}) == hint
-    env = render.environment("text")
+    assert rules.hint({"kind": row.kind, "state": "new"}) == hint
+    env = render.environment(render.TEXT)
     shown = env.from_string("{{ hints[kind] }}|{{ alert|hint }}").render(
         kind=row.kind, alert={"kind": row.kind, "state": "repeat"}
     )
@@ -175,10 +176,10 @@ def test_a_new_kind_is_one_class_and_one_row_its_samples_are_validated(
         "{{ alert.summary }}{% if alert.kind == 'quota' %}{{ alert.quota }}{% endif %}"
     )
     config = make_config({"chat": {**SLACK, "template": str(template)}})
-    assert render.validate_templates(config) == []
+    assert testmsg.validate_templates(config) == []
 
     monkeypatch.setitem(RULE_KINDS, "quota", QuotaRule)  # the one row
-    problems = render.validate_templates(config)
+    problems = testmsg.validate_templates(config)
 
     assert problems and all("'dict object' has no attribute 'quota'" in p for p in problems)
 
@@ -186,12 +187,12 @@ def test_a_new_kind_is_one_class_and_one_row_its_samples_are_validated(
 def test_a_new_kind_says_what_to_do_in_the_messages_of_its_samples(
     quota_kind: None, smtp: SmtpSink
 ) -> None:
-    context = render.sample_context(NOW, "UTC")
+    context = testmsg.sample_context(NOW, "UTC")
     [quota] = [a for a in context["alerts"] if a["kind"] == "quota"]
     assert quota["summary"] == "example-user is over its quota."
     config = make_config({"mail": {**EMAIL, "smtp_host": "127.0.0.1", "smtp_port": smtp.port}})
 
-    render.send_test(config, "mail", NOW)
+    testmsg.send_test(config, "mail", NOW)
 
     text = smtp.messages[0].get_body(("plain",))
     assert text is not None

@@ -26,8 +26,8 @@ from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, ConfigError
+from cbsalert.labels import counts_phrase
 from cbsalert.pipeline import RunResult, run_once
-from cbsalert.render import counts_phrase
 from cbsalert.rules import UNCHECKED_RULE_ID
 from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict

@@ -20,44 +20,18 @@ from contextlib import ExitStack
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field, SecretStr
 
 from cbsalert import render
-from cbsalert.configpath import ConfigPath
 from cbsalert.errors import DeliveryError, redact
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
+from cbsalert.labels import clip, oneline
+from cbsalert.notify.base import Notifier, Parts, Probe
+from cbsalert.notify.context import MessageContext
+from cbsalert.notify.kinds import EmailConfig
 from cbsalert.safetext import strip_controls
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 SUBJECT_MAX = 200
-
-
-class EmailConfig(NotifierConfig):
-    type: Literal["email"] = "email"
-    smtp_host: str = "localhost"
-    smtp_port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["none", "starttls", "ssl"] = "none"
-    username: str | None = None
-    password: SecretStr | None = None
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    cc: list[str] = Field(default_factory=list)
-    subject_template: ConfigPath | None = None
-    ca_bundle: ConfigPath | None = None  # PEM file of a private CA to trust for the SMTP server
-
-    @property
-    def port(self) -> int:
-        return self.smtp_port or DEFAULT_PORTS[self.security]
-
-    def secret_values(self) -> list[str]:
-        return [self.password.get_secret_value()] if self.password is not None else []
-
-    def create(self, name: str) -> Notifier:
-        return EmailNotifier(name, self)
 
 
 class EmailNotifier(Notifier):
@@ -79,13 +53,13 @@ class EmailNotifier(Notifier):
         """The message ``send`` would deliver; raises ``render.TemplateError``."""
         paths = self.template_paths()
         data = {"run": context["run"], "alerts": context["alerts"]}
-        subject_t = render.load("text", "default-subject.txt.j2", paths["subject"])
-        text_t = render.load("text", "default-body.txt.j2", paths["text"])
-        html_t = render.load("html", "default-body.html.j2", paths["html"])
+        subject_t = render.load(render.TEXT, "default-subject.txt.j2", paths["subject"])
+        text_t = render.load(render.TEXT, "default-body.txt.j2", paths["text"])
+        html_t = render.load(render.HTML, "default-body.html.j2", paths["html"])
         # A subject is one header line: a newline in it would be a header injection, and
         # NUL, ESC or a bidi override (from a template's own text, too) has no place in it.
         subject = render.render(subject_t, **data)
-        subject = render.clip(strip_controls(render.oneline(subject)), SUBJECT_MAX)
+        subject = clip(strip_controls(oneline(subject)), SUBJECT_MAX)
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.config.from_
@@ -200,4 +174,4 @@ class EmailNotifier(Notifier):
 
 def _text(raw: bytes | str) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return render.clip(render.oneline(text), 300)
+    return clip(oneline(text), 300)

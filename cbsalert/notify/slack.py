@@ -20,33 +20,32 @@ import logging
 import math
 import random
 import time
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from slack_sdk.webhook import WebhookClient
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.labels import days_phrase
-from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, Probe
+from cbsalert.labels import clip, oneline, plural
+from cbsalert.notify.base import Notifier, Parts, Probe
+from cbsalert.notify.context import MessageContext
+from cbsalert.notify.http import RateLimitBudget, Retries, post_json, rate_limit_wait
+from cbsalert.notify.kinds import SlackConfig
+from cbsalert.notify.slack_blocks import SECTION_MAX, headline, intro, pack, section, split
+from cbsalert.notify.slack_text import SLACK, clip_mrkdwn, escape_mrkdwn
 
-MAX_BLOCKS = 50
-SECTION_MAX = 3000
-MESSAGE_BUDGET = 10_000  # characters of blocks JSON per message; Slack's hard limit is higher
-MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After fails the delivery (transient) instead
-RATE_LIMIT_BUDGET_S = 90.0  # total time one send() may spend waiting for rate limits
+# README: a 429 is waited for at most 3 times, never past 60 s at once or 90 s in all of one
+# message; 5xx and dropped connections are retried twice; a timeout is not retried.
+RETRIES = Retries(errors=2, rate_limits=3, max_wait_s=60.0, backoff_s=0.3)
+RATE_LIMIT_BUDGET_S = 90.0
 
 # Errors that retrying cannot fix; any other error is treated as transient (retries are
 # bounded by max_attempts, and losing an alert is worse than one more attempt).
@@ -63,45 +62,30 @@ PERMANENT_API_ERRORS = frozenset(
     }
 )  # fmt: skip
 
-# slack-sdk logs request URLs and bodies (the webhook URL is a secret) at DEBUG and errors
-# we report ourselves at ERROR: its logger is quiet, and redacts whatever gets through.
 log = logging.getLogger(__name__)
 _SDK_LOG = logging.getLogger("cbsalert.notify.slack.sdk")
-_SDK_LOG.setLevel(logging.CRITICAL)
-_SECRETS: set[str] = set()
 
 
 class _Redact(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_url(redact(record.getMessage(), list(_SECRETS)))
+        record.msg = redact_url(redact(record.getMessage(), self.secrets))
         record.args = None
         return True
 
 
-_SDK_LOG.addFilter(_Redact())
-
-
-class SlackConfig(NotifierConfig):
-    type: Literal["slack"] = "slack"
-    webhook_url: SecretStr | None = None
-    token: SecretStr | None = None
-    channel: str | None = None
-    base_url: str | None = None  # Web API base, e.g. for a Slack-compatible server or tests
-    compact_over: int = Field(default=20, ge=0)  # larger digests: one line per alert
-
-    @model_validator(mode="after")
-    def _one_mode(self) -> SlackConfig:
-        if (self.webhook_url is None) == (self.token is None):
-            raise ValueError("set exactly one of webhook_url or token (with channel)")
-        if self.token is not None and not self.channel:
-            raise ValueError("token needs a channel")
-        return self
-
-    def secret_values(self) -> list[str]:
-        return [s.get_secret_value() for s in (self.webhook_url, self.token) if s is not None]
-
-    def create(self, name: str) -> Notifier:
-        return SlackNotifier(name, self)
+def _sdk_logger(secrets: list[str]) -> logging.Logger:
+    """slack-sdk logs request URLs and bodies at DEBUG, and at ERROR errors we report
+    ourselves: each Web API client gets a quiet logger of its own (outside the logging
+    registry, under ``cbsalert.notify.slack.sdk``) that redacts its notifier's secrets from
+    whatever gets through."""
+    logger = logging.Logger(_SDK_LOG.name, logging.CRITICAL)
+    logger.parent = _SDK_LOG
+    logger.addFilter(_Redact(secrets))
+    return logger
 
 
 class _SmallJitter(Jitter):
@@ -109,118 +93,66 @@ class _SmallJitter(Jitter):
         return duration * (1 + random.random() / 10)
 
 
-class _RateLimitHandler(RateLimitErrorRetryHandler):
-    """Honours Retry-After, but never waits longer than the caps: then the 429 stands."""
-
-    def __init__(self) -> None:
-        super().__init__(max_retry_count=3)
-        self.waited = 0.0
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = _retry_after(response.headers)
-        return wait <= MAX_RETRY_AFTER_S and self.waited + wait <= RATE_LIMIT_BUDGET_S
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        wait = _retry_after(response.headers if response is not None else {})
-        self.waited += wait
-        state.next_attempt_requested = True
-        time.sleep(wait)
-        state.increment_current_attempt()
-
-
-def _retry_after(headers: Any) -> float:
-    for key, value in dict(headers).items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return MAX_RETRY_AFTER_S + 1  # an HTTP date or garbage: do not guess
-    return 1.0
-
-
 class SlackNotifier(Notifier):
+    """An incoming webhook is posted to with ``notify.http.post_json``; the Web API through
+    slack-sdk's ``WebClient``, whose public retry handlers retry 5xx and dropped
+    connections, while a 429 is waited for here, with the webhook's caps."""
+
     def __init__(self, name: str, config: SlackConfig) -> None:
         super().__init__(name)
         self.config = config
-        _SECRETS.update(config.secret_values())
         self._template = None if config.template is None else render.user_path(config.template)
-        self._rate_limit = _RateLimitHandler()
-        backoff = BackoffRetryIntervalCalculator(backoff_factor=0.3, jitter=_SmallJitter())
-        handlers = [
-            self._rate_limit,
-            ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
-            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
-        ]
-        timeout = max(1, math.ceil(config.timeout_s))
-        self._webhook: WebhookClient | None = None
+        self._budget = RateLimitBudget(RATE_LIMIT_BUDGET_S)
         self._client: WebClient | None = None
-        if config.webhook_url is not None:
-            self._webhook = WebhookClient(
-                config.webhook_url.get_secret_value(),
-                timeout=timeout,
-                logger=_SDK_LOG,
-                retry_handlers=handlers,
+        if config.token is not None:
+            backoff = BackoffRetryIntervalCalculator(
+                backoff_factor=RETRIES.backoff_s, jitter=_SmallJitter()
             )
-        else:
-            assert config.token is not None
+            count = RETRIES.errors
             self._client = WebClient(
                 token=config.token.get_secret_value(),
                 base_url=config.base_url or WebClient.BASE_URL,
-                timeout=timeout,
-                logger=_SDK_LOG,
-                retry_handlers=handlers,
+                timeout=max(1, math.ceil(config.timeout_s)),
+                logger=_sdk_logger(config.secret_values()),
+                retry_handlers=[
+                    ConnectionErrorRetryHandler(max_retry_count=count, interval_calculator=backoff),
+                    ServerErrorRetryHandler(max_retry_count=count, interval_calculator=backoff),
+                ],
             )
 
     # -- rendering ------------------------------------------------------------------------
 
     def render(self, context: MessageContext) -> list[dict[str, Any]]:
         """The Slack payloads (``text`` + ``blocks``) that ``send`` would post, in order."""
-        template = render.load("slack", "slack-alert.mrkdwn.j2", self._template)
+        template = render.load(SLACK, "slack-alert.mrkdwn.j2", self._template)
         run, alerts = context["run"], context["alerts"]
         compact = len(alerts) > self.config.compact_over
         texts = [
-            render.clip_mrkdwn(
+            clip_mrkdwn(
                 render.render(template, run=run, alert=alert, compact=compact).strip(),
                 SECTION_MAX,
             )
             or "—"
             for alert in alerts
         ]
-        sections = _pack(texts) if compact else texts
+        sections = pack(texts) if compact else texts
         if run.get("omitted"):
             sections.append(
-                f"… and {render.plural(run['omitted'], 'more alert')}, not listed here: run "
+                f"… and {plural(run['omitted'], 'more alert')}, not listed here: run "
                 "`cbsalert alerts` on the cbsalert host to see them all."
             )
-        parts = _split([_section(text) for text in sections], _intro(run, "(99/99)"))
+        parts = split([section(text) for text in sections], intro(run, "(99/99)"))
         payloads = []
         for number, blocks in enumerate(parts, start=1):
             part = f"({number}/{len(parts)})" if len(parts) > 1 else ""
-            intro = _intro(run, part)
-            fallback = _headline(run, part, emoji=False)
+            head = intro(run, part)
+            fallback = headline(run, part, emoji=False)
             if len(alerts) == 1 and not run.get("omitted"):  # not one listed of many
                 alert = alerts[0]
-                summary = render.escape_mrkdwn(render.clip(alert["summary"], 300))
-                login = render.escape_mrkdwn(render.clip(alert["login"], 100))
+                summary = escape_mrkdwn(clip(alert["summary"], 300))
+                login = escape_mrkdwn(clip(alert["login"], 100))
                 fallback += f": {login}: {summary}"
-            payloads.append({"text": fallback, "blocks": intro + blocks})
+            payloads.append({"text": fallback, "blocks": head + blocks})
         return payloads
 
     # -- delivery -------------------------------------------------------------------------
@@ -244,7 +176,7 @@ class SlackNotifier(Notifier):
                 parts.sent,
                 len(payloads),
             )
-        self._rate_limit.waited = 0.0
+        self._budget.left_s = RATE_LIMIT_BUDGET_S
         for number in range(first, len(payloads)):
             try:
                 self._post(payloads[number])
@@ -257,24 +189,47 @@ class SlackNotifier(Notifier):
                 parts.record(number + 1, key)
 
     def _post(self, payload: dict[str, Any]) -> None:
-        where = f"slack {self.name}"
-        try:
-            if self._webhook is not None:
-                response = self._webhook.send_dict(payload)
-                if response.status_code != 200:
-                    raise self._webhook_error(response.status_code, response.body or "")
-            else:
-                assert self._client is not None and self.config.channel is not None
-                self._client.chat_postMessage(channel=self.config.channel, **payload)
-        except SlackApiError as exc:
-            raise self._api_error(exc) from None
-        except SlackRequestError as exc:  # e.g. a webhook URL that is not http(s)
-            raise DeliveryError(self._safe(f"{where}: {exc}"), permanent=True) from None
-        except (OSError, http.client.HTTPException) as exc:  # refused, timed out, cut off
-            reason = getattr(exc, "reason", None) or exc
-            raise DeliveryError(
-                self._safe(f"{where}: {reason}, posting to {self._host()}")
-            ) from None
+        if self.config.webhook_url is not None:
+            # 400 invalid_payload, 403 action_prohibited, 404 no_service, 410
+            # channel_is_archived: permanent, as post_json maps every such 4xx.
+            post_json(
+                self.config.webhook_url.get_secret_value(),
+                payload,
+                what=f"slack {self.name}: webhook",
+                timeout_s=self.config.timeout_s,
+                secrets=self.config.secret_values(),
+                retries=RETRIES,
+                budget=self._budget,
+            )
+            return
+        client, channel = self._client, self.config.channel
+        assert client is not None and channel is not None
+        self._call(lambda: client.chat_postMessage(channel=channel, **payload), "posting to")
+
+    def _call(self, call: Callable[[], Any], doing: str, name: str | None = None) -> Any:
+        """One Web API call; a 429 is asked again after its Retry-After within the caps."""
+        waited = 0
+        while True:
+            try:
+                return call()
+            except SlackApiError as exc:
+                response = exc.response
+                if response.status_code == 429 and waited < RETRIES.rate_limits:
+                    wait = rate_limit_wait(response.headers, RETRIES, self._budget)
+                    if wait is not None:
+                        time.sleep(wait)
+                        waited += 1
+                        continue
+                raise self._api_error(exc, name) from None
+            except SlackRequestError as exc:  # e.g. a base URL that is not http(s)
+                raise DeliveryError(
+                    self._safe(f"slack {self.name}: {exc}"), permanent=True
+                ) from None
+            except (OSError, http.client.HTTPException) as exc:  # refused, timed out, cut off
+                reason = getattr(exc, "reason", None) or exc
+                raise DeliveryError(
+                    self._safe(f"slack {self.name}: {reason}, {doing} {self._host()}")
+                ) from None
 
     def probe(self) -> Probe:
         """A token is checked with auth.test, Slack's own "who am I" call, which posts
@@ -286,20 +241,9 @@ class SlackNotifier(Notifier):
                 "a webhook URL cannot be tested without posting a message "
                 f"(`cbsalert test-notify {self.name}` posts a marked test message)",
             )
-        where = f"slack {self.name}"
-        try:
-            answer = self._client.auth_test()
-        except SlackApiError as exc:
-            raise self._api_error(exc, "auth.test") from None
-        except SlackRequestError as exc:
-            raise DeliveryError(self._safe(f"{where}: {exc}"), permanent=True) from None
-        except (OSError, http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise DeliveryError(
-                self._safe(f"{where}: {reason}, calling auth.test at {self._host()}")
-            ) from None
+        answer = self._call(self._client.auth_test, "calling auth.test at", "auth.test")
         who = ", ".join(
-            f"{key} {render.clip(render.oneline(answer.get(key)), 80)}"
+            f"{key} {clip(oneline(answer.get(key)), 80)}"
             for key in ("team", "user")
             if answer.get(key)
         )
@@ -308,16 +252,6 @@ class SlackNotifier(Notifier):
             f"token accepted by auth.test ({who or 'no identity given'}); whether it may post "
             f"to {self.config.channel} shows only when it posts",
         )
-
-    def _webhook_error(self, status: int, body: str) -> DeliveryError:
-        text = render.clip(render.oneline(body), 200) or "(empty answer)"
-        message = f"slack {self.name}: webhook answered HTTP {status}: {text}"
-        if status == 429:
-            message += " (rate limited longer than cbsalert waits)"
-        # 400 invalid_payload, 403 action_prohibited, 404 no_service / channel_not_found,
-        # 410 channel_is_archived: the webhook or the message is wrong, retrying cannot help.
-        permanent = 400 <= status < 500 and status not in (408, 429)
-        return DeliveryError(self._safe(message), permanent=permanent)
 
     def _api_error(self, exc: SlackApiError, call: str | None = None) -> DeliveryError:
         response = exc.response
@@ -331,91 +265,7 @@ class SlackNotifier(Notifier):
         return DeliveryError(self._safe(message), permanent=permanent)
 
     def _host(self) -> str:
-        if self._webhook is not None:
-            return redact_url(self._webhook.url)
         return redact_url(self.config.base_url or WebClient.BASE_URL)
 
     def _safe(self, text: str) -> str:
         return redact_url(redact(text, self.config.secret_values()))
-
-
-# -- blocks ---------------------------------------------------------------------------------
-
-
-def _headline(run: dict[str, Any], part: str, *, emoji: bool = True) -> str:
-    counts = run["counts"]
-    if counts["critical"]:
-        icon = ":rotating_light:"
-    elif counts["warning"]:
-        icon = ":warning:"
-    elif counts["info"]:
-        icon = ":information_source:"
-    else:
-        icon = ":white_check_mark:"
-    test = "TEST — " if run.get("test") else ""
-    text = f"{test}cbsalert — {render.counts_phrase(counts)} · backups of {render.run_days(run)}"
-    text = f"{text} {part}".rstrip()
-    return f"{icon if not test else ':test_tube:'} {text}" if emoji else text
-
-
-def _intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
-    counts = run["counts"]
-    bits = [f"Backups of *{render.run_days(run)}*"]
-    if run.get("days_not_checked"):
-        bits.append(f"Not checked: *{days_phrase(run['days_not_checked'])}*")
-    bits.append(f"times in {render.escape_mrkdwn(run['timezone'])}")
-    bits.append(f"checked {render.format_time(run['generated_at'], run['timezone'])}")
-    for key, label in (
-        ("new", "new"),
-        ("escalated", "got worse"),
-        ("unsilenced", "after a silence"),
-        ("repeat", "reminder"),
-        ("resolved", "resolved"),
-    ):
-        if counts.get(key):
-            bits.append(
-                f"{counts[key]} {label}{'s' if key == 'repeat' and counts[key] > 1 else ''}"
-            )
-    if run.get("test"):
-        bits.insert(0, "*Test message* with sample alerts: nothing needs doing")
-    context = {"type": "mrkdwn", "text": " · ".join(bits), "verbatim": True}
-    header = {"type": "plain_text", "text": _headline(run, part)[:150], "emoji": True}
-    return [{"type": "header", "text": header}, {"type": "context", "elements": [context]}]
-
-
-def _section(text: str) -> dict[str, Any]:
-    # verbatim: Slack links no URL, channel or mention it finds in the text by itself
-    # (https://docs.slack.dev/reference/block-kit/composition-objects/text-object).
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-
-
-def _pack(lines: list[str]) -> list[str]:
-    """Join one-line alerts into sections of at most SECTION_MAX characters."""
-    sections: list[str] = []
-    for line in lines:
-        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_MAX:
-            sections[-1] += "\n" + line
-        else:
-            sections.append(line)
-    return sections
-
-
-def _size(blocks: list[dict[str, Any]]) -> int:
-    return len(json.dumps(blocks, ensure_ascii=False))
-
-
-def _split(
-    sections: list[dict[str, Any]], intro: list[dict[str, Any]]
-) -> list[list[dict[str, Any]]]:
-    """Group sections into messages under MAX_BLOCKS and MESSAGE_BUDGET (with the intro)."""
-    room_blocks, room_chars = MAX_BLOCKS - len(intro), MESSAGE_BUDGET - _size(intro) - 2
-    parts: list[list[dict[str, Any]]] = [[]]
-    used = 0
-    for section in sections:
-        size = _size([section]) + 1
-        if parts[-1] and (len(parts[-1]) >= room_blocks or used + size > room_chars):
-            parts.append([])
-            used = 0
-        parts[-1].append(section)
-        used += size
-    return parts

@@ -9,7 +9,6 @@ that a template which breaks on any of them fails validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 from cbsalert import render
 from cbsalert.errors import ConfigError
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
-from cbsalert.notify import MessageContext, build_context
+from cbsalert.notify.context import MessageContext, build_context
 from cbsalert.rules import ALL_KINDS
 
 if TYPE_CHECKING:
@@ -112,14 +111,11 @@ def validate_templates(config: Config) -> list[str]:
     problems: list[str] = []
     for name, notifier_config in config.notifiers.items():
         notifier = notifier_config.create(name)
-        preview: Callable[[MessageContext], object] | None = getattr(notifier, "render", None)
-        if preview is None:
-            continue
         seen: set[str] = set()
         try:
             for label, context in contexts.items():
                 try:
-                    preview(context)
+                    notifier.render(context)
                 except render.TemplateError as exc:
                     if str(exc) not in seen:
                         seen.add(str(exc))
@@ -127,6 +123,15 @@ def validate_templates(config: Config) -> list[str]:
         finally:
             notifier.close()
     return problems
+
+
+def check_templates(config: Config) -> None:
+    """Raise ``ConfigError`` listing every template problem: a broken template is a config
+    error found before a run (check, validate, serve and its reloads), not a delivery
+    failure at 7 a.m."""
+    problems = validate_templates(config)
+    if problems:
+        raise ConfigError(f"{config.source}: template problems", problems=problems)
 
 
 def send_test(config: Config, name: str, now: datetime) -> None:

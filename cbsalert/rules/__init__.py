@@ -40,11 +40,12 @@ from cbsalert.rules.restores import RestoreStatusRule
 from cbsalert.rules.schedule import WEEKDAYS, MissingBackupRule, Weekday
 
 __all__ = [
-    "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RULE_KINDS",
-    "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo", "BackupStatusRule",
-    "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule", "MissingBackupRule",
-    "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
-    "evaluate", "meta_rule", "parse_duration", "unchecked_rule",
+    "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RESOLVED_HINT",
+    "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo",
+    "BackupStatusRule", "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule",
+    "MissingBackupRule", "RestoreStatusRule", "RuleBase", "UserUncheckedRule",
+    "WarningCountRule", "Weekday", "evaluate", "hint", "meta_rule", "parse_duration",
+    "unchecked_rule",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -82,6 +83,16 @@ class _Hints(Mapping[str, str]):
 
 
 KIND_HINTS: Mapping[str, str] = _Hints()
+
+RESOLVED_HINT = "Nothing to do: this is fixed."
+
+
+def hint(alert: Mapping[str, object]) -> str:
+    """What to do about an alert (a message's context row): its kind's hint, or none once
+    it is resolved; the templates' ``hint`` filter."""
+    if alert.get("state") == "resolved":
+        return RESOLVED_HINT
+    return KIND_HINTS.get(str(alert.get("kind")), DEFAULT_HINT)
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from cbsalert.labels import set_label
 from cbsalert.model import (
     UNKNOWN,
     AlertEvent,
@@ -182,7 +183,7 @@ class StatusRule(RuleBase):
         """The finding about a record whose ``fields`` hold its ``status`` and set;
         ``what`` names the record in the summary (``Backup of``, ``Restore from``)."""
         status = fields["status"]
-        label = set_label(fields)
+        label = set_label(fields, quote=True)
         if status in self.ok_statuses:
             return self.finding(snap, False, f"{what} {label} succeeded.", **fields)
         warning = status in self.warning_statuses
@@ -203,8 +204,3 @@ def sample_event(
     """A sample finding as the event a message shows, failing since ``days`` evenings."""
     since = evening - timedelta(days=days - 1) if days else None
     return AlertEvent(finding, state, since=since, days_failing=days, previous_severity=previous)
-
-
-def set_label(fields: dict[str, Any]) -> str:
-    name = fields.get("backup_set_name")
-    return f"'{name}'" if name else f"set {fields.get('backup_set_id')}"

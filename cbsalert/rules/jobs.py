@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.labels import set_label
 from cbsalert.model import AlertEvent, Finding, JobResult, UserSnapshot
-from cbsalert.rules.base import RuleBase, StatusRule, set_label
+from cbsalert.rules.base import RuleBase, StatusRule
 
 RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
 
@@ -104,7 +105,7 @@ class _CountRule(RuleBase):
         for result in _latest_finished(snap, self, frozenset(self.running_statuses)):
             fields = self.job_fields(snap, result)
             count = fields[self.field_name]
-            label = set_label(fields)
+            label = set_label(fields, quote=True)
             if not isinstance(count, int):
                 summary = (
                     f"Backup of {label}: its {self.noun} count cannot be read ({self.cbs_key}"
@@ -212,7 +213,7 @@ class LongRunningRule(RuleBase):
             start = fields["start_time"]
             if not running:
                 seen.add(key)
-                label = set_label(fields)
+                label = set_label(fields, quote=True)
                 out.append(self.finding(snap, False, f"Backup of {label} finished.", **fields))
                 continue
             if start is None:
@@ -227,7 +228,7 @@ class LongRunningRule(RuleBase):
                 done = progress.current_file_count
                 detail = f" ({'?' if done is None else done} of {progress.total_file_count} files)"
             summary = (
-                f"Backup of {set_label(fields)} still running after {hours:.1f} h"
+                f"Backup of {set_label(fields, quote=True)} still running after {hours:.1f} h"
                 f" (limit {self.max_hours:g} h){detail}."
             )
             out.append(self.finding(snap, True, summary, **fields))

@@ -7,8 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.labels import set_label
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
-from cbsalert.rules.base import RuleBase, set_label
+from cbsalert.rules.base import RuleBase
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -54,7 +55,7 @@ class MissingBackupRule(RuleBase):
         for set_id, name in sorted(snap.expected_sets.items()):
             if not self.applies(snap.login, set_id, name):
                 continue
-            label = set_label({"backup_set_id": set_id, "backup_set_name": name})
+            label = set_label({"backup_set_id": set_id, "backup_set_name": name}, quote=True)
             firing = set_id not in ran
             summary = (
                 f"No {modes} backup of {label} ran on {snap.day.isoformat()}."

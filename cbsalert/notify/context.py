@@ -1,0 +1,80 @@
+"""The message context: the one place that says what data a message is made from.
+
+A run hands each notifier a *message context* (plain JSON-able data): the state store keeps
+it in the delivery row, so a delivery that failed, or was cut short by a crash, is rendered
+and sent again from the same data on a later run. The README documents it ("Template
+context"); the sample alerts of ``cbsalert validate`` are built with it too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from cbsalert.model import SEVERITY_ORDER, AlertEvent
+
+MessageContext = dict[str, Any]
+
+
+def build_context(
+    day: date,
+    timezone: str,
+    events: list[AlertEvent],
+    now: datetime,
+    *,
+    test: bool = False,
+    limit: int | None = None,
+    unchecked: int = 0,
+    days: Sequence[date] = (),
+    not_checked: Sequence[date] = (),
+) -> MessageContext:
+    """The data every template sees; documented in the README ("Template context").
+
+    With ``limit``, only the first ``limit`` alerts (by the order below) are listed;
+    ``run.counts`` still counts them all and ``run.omitted`` says how many were left out.
+    ``unchecked`` is the number of watched users the run could not check (a fact about the
+    run, told in every message's header whether or not their alerts are in this message).
+    ``days`` are the days the run checked (``day`` the newest; several when it caught up
+    missed days: each alert's ``date`` then says which one it is about), ``not_checked``
+    the missed days it gave up.
+    """
+    alerts = sorted(
+        (e.to_dict() for e in events),
+        key=lambda a: (
+            a["state"] == "resolved",
+            SEVERITY_ORDER.get(a["severity"], 9),
+            a["login"],
+            a["backup_set_name"] or "",
+            a["rule"],
+            a["date"],
+        ),
+    )
+    states = Counter(a["state"] for a in alerts)
+    active = [a for a in alerts if a["state"] != "resolved"]
+    severities = Counter(a["severity"] for a in active)
+    return {
+        "run": {
+            "date": day.isoformat(),
+            "days": [d.isoformat() for d in days or [day]],
+            "days_not_checked": [d.isoformat() for d in not_checked],
+            "timezone": timezone,
+            "generated_at": now.isoformat(),
+            "test": test,
+            "omitted": max(0, len(alerts) - limit) if limit is not None else 0,
+            "counts": {
+                "critical": severities.get("critical", 0),
+                "warning": severities.get("warning", 0),
+                "info": severities.get("info", 0),
+                "new": states.get("new", 0),
+                "escalated": states.get("escalated", 0),
+                "unsilenced": states.get("unsilenced", 0),
+                "repeat": states.get("repeat", 0),
+                "resolved": states.get("resolved", 0),
+                "total": len(alerts),
+                "unchecked": unchecked,
+            },
+        },
+        "alerts": alerts[:limit],
+    }

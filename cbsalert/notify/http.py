@@ -1,0 +1,163 @@
+"""Posting a message to an HTTP endpoint (a webhook), for every notifier that does so.
+
+One ``post_json`` and its contract: returns the 2xx response, or raises ``DeliveryError``
+whose ``permanent`` says whether retrying can help, with every secret and every URL's path
+out of its message (a webhook's path is its secret). The retry policy, after healthchecks'
+``HttpTransport`` and Alertmanager's notify retrier:
+
+* 5xx and a dropped or refused connection: retried ``Retries.errors`` times, with a short
+  backoff; then a transient failure;
+* 429: retried after its Retry-After, ``Retries.rate_limits`` times, never for one wait
+  longer than ``max_wait_s`` nor past the ``RateLimitBudget`` (shared by the posts of one
+  message); a longer wait fails at once, transiently (the delivery is retried next run);
+* a timeout: not retried (the endpoint may already have the message: a repeat is a worse
+  surprise than a late one), transient;
+* any other 4xx except 408: permanent (the URL or the message is wrong);
+* a URL that is not http(s): permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from cbsalert.errors import DeliveryError, redact, redact_url
+from cbsalert.labels import clip, oneline
+
+# The secrets of the post_json running in this context (the URL among them), for _Redact.
+_POSTING: ContextVar[list[str] | None] = ContextVar("cbsalert_posting", default=None)
+
+
+class _Redact(logging.Filter):
+    """httpx logs every request's URL at INFO (``logs.setup_logging`` keeps it at WARNING,
+    but an operator may turn it up), and a webhook's URL is its secret: while ``post_json``
+    runs, httpx's records have its secrets replaced. Other requests' records (the CBS
+    client's) are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _POSTING.get()
+        if secrets:
+            record.msg = redact(record.getMessage(), secrets)
+            record.args = None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_Redact())
+
+
+def permanent_status(status: int) -> bool:
+    """A 4xx other than 408 (timeout) and 429 (rate limit): asking again cannot help."""
+    return 400 <= status < 500 and status not in (408, 429)
+
+
+@dataclass(frozen=True)
+class Retries:
+    errors: int = 2  # retries after a 5xx or a dropped connection
+    rate_limits: int = 3  # 429s waited for
+    max_wait_s: float = 60.0  # a longer Retry-After fails the post (transient) instead
+    backoff_s: float = 0.3  # first wait after an error; doubled each time, plus a tenth
+
+
+@dataclass
+class RateLimitBudget:
+    """The time left to wait for rate limits, shared by the posts of one message."""
+
+    left_s: float = 90.0
+
+
+def retry_after(headers: Mapping[str, Any]) -> float | None:
+    """Seconds a 429's Retry-After asks for: 1 when absent, None for an HTTP date or
+    garbage (do not guess)."""
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return None
+    return 1.0
+
+
+def rate_limit_wait(
+    headers: Mapping[str, Any], retries: Retries, budget: RateLimitBudget
+) -> float | None:
+    """How long to wait before asking again after a 429, taken from ``budget``; None when
+    the wait is beyond the caps: then the 429 stands."""
+    wait = retry_after(headers)
+    if wait is None or wait > retries.max_wait_s or wait > budget.left_s:
+        return None
+    budget.left_s -= wait
+    return wait
+
+
+def post_json(
+    url: str,
+    body: Any,
+    *,
+    what: str,
+    timeout_s: float,
+    secrets: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+    retries: Retries = Retries(),
+    budget: RateLimitBudget | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> httpx.Response:
+    """POST ``body`` as JSON to ``url``; ``what`` starts every error message (``slack ops:
+    webhook``). Raises ``DeliveryError`` as the module docstring says."""
+    secrets = list(secrets)
+    budget = budget if budget is not None else RateLimitBudget()
+
+    def fail(message: str, *, permanent: bool = False) -> DeliveryError:
+        return DeliveryError(redact_url(redact(message, secrets)), permanent=permanent)
+
+    posting = _POSTING.set([*secrets, url])
+    try:
+        errors = rate_limits = 0
+        with httpx.Client(timeout=timeout_s, headers=headers) as client:
+            while True:
+                try:
+                    response = client.post(url, json=body)
+                except httpx.TimeoutException:
+                    raise fail(
+                        f"{what}: timed out after {timeout_s:g} s, posting to {url}"
+                    ) from None
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise fail(f"{what}: cannot post to {url}: {exc}", permanent=True) from None
+                except httpx.TransportError as exc:  # refused, reset, closed without an answer
+                    if errors < retries.errors:
+                        sleep(_backoff(retries, errors))
+                        errors += 1
+                        continue
+                    raise fail(f"{what}: {exc or type(exc).__name__}, posting to {url}") from None
+                status = response.status_code
+                if 200 <= status < 300:
+                    return response
+                if status == 429 and rate_limits < retries.rate_limits:
+                    wait = rate_limit_wait(response.headers, retries, budget)
+                    if wait is not None:
+                        sleep(wait)
+                        rate_limits += 1
+                        continue
+                elif status >= 500 and errors < retries.errors:
+                    sleep(_backoff(retries, errors))
+                    errors += 1
+                    continue
+                text = clip(oneline(response.text), 200) or "(empty answer)"
+                message = f"{what} answered HTTP {status}: {text}"
+                if status == 429:
+                    message += " (rate limited longer than cbsalert waits)"
+                raise fail(message, permanent=permanent_status(status))
+    finally:
+        _POSTING.reset(posting)
+
+
+def _backoff(retries: Retries, done: int) -> float:
+    wait: float = retries.backoff_s * 2**done
+    return wait * (1 + random.random() / 10)

@@ -1,0 +1,95 @@
+"""Slack's mrkdwn: escaping data so that it is inert, and the template flavour that does it.
+
+Every ``{{ value }}`` of a Slack template is escaped (``&``, ``<``, ``>`` and the formatting
+characters, see ``escape_mrkdwn``), collapsed to one line and clipped to ``VALUE_MAX``
+characters by the flavour's ``finalize``. Filters that produce formatting on purpose
+(``bold``, ``icon``) return ``Mrkdwn``, which passes unescaped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cbsalert.labels import clip, oneline
+from cbsalert.render import Flavour
+from cbsalert.safetext import strip_controls
+
+VALUE_MAX = 300
+
+ICONS: dict[str, str] = {
+    "critical": ":red_circle:",
+    "warning": ":large_orange_circle:",
+    "info": ":large_blue_circle:",
+    "resolved": ":white_check_mark:",
+}
+
+
+class Mrkdwn(str):
+    """Slack text that is already escaped or formatted on purpose."""
+
+    __slots__ = ()
+
+
+# Look-alikes: ASTERISK OPERATOR, MODIFIER LETTER LOW MACRON, TILDE OPERATOR, MODIFIER
+# LETTER GRAVE ACCENT.
+_MRKDWN_SUBSTITUTES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+# The @ of Slack's special mentions, replaced by FULLWIDTH COMMERCIAL AT.
+_MENTION_AT = re.compile(r"@(?=(?:channel|here|everyone|group)\b)", re.IGNORECASE)
+
+
+def escape_mrkdwn(value: object) -> str:
+    """Make data inert in Slack mrkdwn, keeping it readable.
+
+    Control and bidi characters are removed (``strip_controls``). ``&``, ``<`` and ``>``
+    become entities (Slack's documented escaping), so ``<!channel>`` is text. Slack has no
+    escape for ``*``, ``_``, ``~`` and backticks, so a formatting character that could open
+    or close a span (one next to a space, punctuation or the end) is replaced by a
+    look-alike character; one between two letters or digits (``daily_backup``) cannot
+    format anything in Slack and is kept, so ordinary names stay copyable. The ``@`` of
+    ``@channel``, ``@here`` and ``@everyone`` becomes a look-alike too: with the text
+    objects' ``verbatim: true`` Slack should not parse them, and this holds even where it
+    might (the fallback ``text`` of a message, a Slack-compatible server).
+    """
+    text = strip_controls(oneline(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MENTION_AT.sub("\uff20", text)
+    out = []
+    for i, char in enumerate(text):
+        if char in _MRKDWN_SUBSTITUTES:
+            before = text[i - 1] if i else " "
+            after = text[i + 1] if i + 1 < len(text) else " "
+            if char == "`" or not (before.isalnum() and after.isalnum()):
+                char = _MRKDWN_SUBSTITUTES[char]
+        out.append(char)
+    return "".join(out)
+
+
+def clip_mrkdwn(text: str, length: int) -> str:
+    """Clip escaped Slack text without leaving half an entity (``&am``) at the end."""
+    if len(text) <= length:
+        return text
+    return re.sub(r"&[a-z]*$", "", text[: length - 1]).rstrip() + "…"
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, Mrkdwn):
+        return value
+    if value is None:
+        return "—"
+    return escape_mrkdwn(clip(oneline(value), VALUE_MAX))
+
+
+def _bold(value: object) -> Mrkdwn:
+    text = escape_mrkdwn(clip(value, VALUE_MAX))
+    # Slack drops a closing `*` that follows punctuation unless a word boundary is forced.
+    guard = "" if text[-1:].isalnum() else "\u200b"
+    return Mrkdwn(f"*{text}{guard}*")
+
+
+def _icon(alert: dict[str, Any]) -> Mrkdwn:
+    key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
+    return Mrkdwn(ICONS.get(key, ":grey_question:"))
+
+
+SLACK = Flavour("slack", _finalize, filters=(("bold", _bold), ("icon", _icon)))
