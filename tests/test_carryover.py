@@ -18,8 +18,8 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult
 from cbsalert.state import StateStore, open_store
 from tests.conftest import SYS_PASSWORD, config_dict
+from tests.state_helpers import db_url as db_url  # the SQLite + PostgreSQL fixture
 from tests.test_days import check, day
-from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture
 
 FAIL, OK = "BS_STOP_BY_SYSTEM_ERROR", "BS_STOP_SUCCESS"
 FAILED = {"id": "failed", "kind": "backup_status"}

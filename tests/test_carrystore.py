@@ -13,7 +13,7 @@ from cbsalert.state.carried import CarriedJob
 from cbsalert.state.engine import writer
 from cbsalert.state.schema import alembic_config, current_revision, upgrade
 from tests.state_helpers import day, morning
-from tests.test_state import db_url as db_url  # the SQLite + PostgreSQL fixture
+from tests.state_helpers import db_url as db_url  # the SQLite + PostgreSQL fixture
 
 HOSTILE = "\x00\x1b[2J<b>*x*</b> `@channel` " + "é" * 10_000
 

@@ -7,8 +7,7 @@ from datetime import timedelta
 from cbsalert.catchup import DayEvidence
 from cbsalert.state import StateStore
 from cbsalert.state.schema import HEAD_REVISION, current_revision, upgrade
-from tests.state_helpers import backup, backup_rule, day, morning, rules_of
-from tests.test_state import counts, db_url, plan  # noqa: F401 - db_url is a fixture
+from tests.state_helpers import backup, backup_rule, counts, day, db_url, morning, plan, rules_of  # noqa: F401 - db_url is a fixture
 
 RULES = rules_of(backup_rule())
 

@@ -20,7 +20,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.state import StateStore
 from tests.conftest import config_dict
-from tests.test_state import db_url  # noqa: F401 - the fixture, parametrised over both backends
+from tests.state_helpers import db_url  # noqa: F401 - the fixture, parametrised over both backends
 
 DAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

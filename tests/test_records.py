@@ -1,9 +1,10 @@
 """Typed CBS records: lenient about the documents' contradictions, strict about failing cleanly.
 
-The example-based tests pin each quirk; the property-based tests feed the parsers arbitrary
-JSON (the documented keys mapped to anything, any top-level ``Data``, any bytes as a body)
-and demand that they either parse or raise the client's own ``CbsError``: a ValidationError,
-TypeError or RecursionError escaping would crash a whole run over one odd record.
+The example-based tests pin each quirk; the property-based tests feed the models and every
+client method arbitrary JSON (tests/cbs_strategies.py: the documented keys mapped to anything,
+any top-level ``Data``) and demand that they either parse or raise the client's own
+``CbsError``: a ValidationError, TypeError or RecursionError escaping would crash a whole run
+over one odd record. Decoding a whole answer (cbs_answer.py) is tested in test_cbs_answer.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import logging
 from contextlib import suppress
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 import pytest
@@ -22,28 +23,16 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
 from cbsalert.cbs import CbsClient
-from cbsalert.cbs_answer import decode as _decode
-from cbsalert.cbs_answer import record as _record
-from cbsalert.cbs_answer import records as _records
-from cbsalert.errors import CbsApiError, CbsBadResponseError, CbsError
+from cbsalert.errors import CbsError
 from cbsalert.records import (
     BackupJob,
     BackupSet,
-    Destination,
     JobProgress,
     JobReport,
     RestoreJob,
     parse_cbs_time,
 )
-
-MODELS: list[type[BaseModel]] = [
-    BackupSet,
-    Destination,
-    BackupJob,
-    JobReport,
-    RestoreJob,
-    JobProgress,
-]
+from tests.cbs_strategies import json_values, modest, records, top_level
 
 # -- the quirks, one by one -------------------------------------------------------------------
 
@@ -129,73 +118,6 @@ def test_statuses_stay_verbatim_strings(status: str) -> None:
 
 # -- properties -------------------------------------------------------------------------------
 
-KEYS = sorted(
-    {
-        alias
-        for model in MODELS
-        for field in model.model_fields.values()
-        for alias in getattr(field.validation_alias, "choices", [])
-    }
-    | {"running", "id", "start_time", "end_time", "status", "Status", "Message"}
-)
-TIMES = st.sampled_from(
-    ["2024-06-26 11:33:52", "2024-06-26-11-33-52", "2024-06-26 11;34:15", "", " ", "D-1 22:00"]
-)
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.integers(min_value=-(10**40), max_value=10**40)
-    | st.floats()
-    | st.text(max_size=30)
-    | TIMES
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=6,
-)
-records = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8)
-top_level = json_values | st.lists(records, max_size=4) | records
-modest = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def assert_fields_match_their_types(parsed: BaseModel) -> None:
-    """A ``str`` field holding ``None`` would crash the rules far from its cause."""
-    for name, field in type(parsed).model_fields.items():
-        types = get_args(field.annotation) or (field.annotation,)
-        assert isinstance(getattr(parsed, name), types), (name, getattr(parsed, name))
-
-
-@modest
-@given(record=records, model=st.sampled_from(MODELS))
-def test_any_record_of_documented_keys_parses_or_raises_a_cbs_error(
-    record: dict[str, Any], model: type[BaseModel]
-) -> None:
-    try:
-        parsed = _record("Op", record, model)
-    except CbsBadResponseError:
-        return
-    assert isinstance(parsed, model)
-    assert_fields_match_their_types(parsed)
-
-
-@modest
-@given(data=top_level, model=st.sampled_from(MODELS))
-def test_any_data_parses_as_records_or_one_record_or_raises_a_cbs_error(
-    data: Any, model: type[BaseModel]
-) -> None:
-    try:
-        for parsed in _records("Op", data, model):
-            assert isinstance(parsed, model)
-            assert_fields_match_their_types(parsed)
-    except CbsBadResponseError:
-        pass
-    with suppress(CbsBadResponseError):
-        assert isinstance(_record("Op", data, model), model)
-
 
 @settings(max_examples=100, deadline=None)
 @given(record=records)
@@ -224,42 +146,6 @@ def test_times_in_either_cbs_format_round_trip(moment: datetime, fmt: str) -> No
 def test_counts_round_trip_as_numbers_or_strings(number: int, as_text: bool) -> None:
     value: Any = str(number) if as_text else number
     assert JobReport.model_validate({"NumOfErrorEntries": value}).errors == number
-
-
-bodies = (
-    st.binary(max_size=200)
-    | st.builds(lambda v: json.dumps(v).encode(), json_values)
-    | st.builds(
-        lambda status, data, extra: json.dumps({"Status": status, "Data": data, **extra}).encode(),
-        st.sampled_from(["OK", "ok", "Error", "", None, 1]) | json_values,
-        top_level,
-        st.dictionaries(st.sampled_from(["Message", "ExptType"]), json_values),
-    )
-)
-
-
-@modest
-@given(status=st.sampled_from([200, 201, 204, 302, 400, 404, 408, 429, 500, 502, 503]), body=bodies)
-def test_any_answer_decodes_or_raises_a_cbs_error(status: int, body: bytes) -> None:
-    with suppress(CbsError):
-        _decode("Op", status, body)
-
-
-def test_absurdly_deep_json_is_a_bad_response_not_a_recursion_error() -> None:
-    body = b'{"Status":"OK","Data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    with pytest.raises(CbsBadResponseError, match="not JSON"):
-        _decode("Op", 200, body)
-
-
-def test_a_status_error_answer_keeps_message_and_exception_type() -> None:
-    body = (
-        b'{"Status":"Error","ExptType":"c",'
-        b'"Message":"[UserCacheManager.NoSuchUserExpt] User \'x\' not found."}'
-    )
-    with pytest.raises(CbsApiError) as caught:
-        _decode("Op", 200, body)
-    assert caught.value.is_unknown_user
-    assert caught.value.expt_type == "c"
 
 
 # Every public client method, fed arbitrary Data through an in-memory transport (no server:

@@ -7,118 +7,48 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import signal
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from cbsalert.errors import LockTimeoutError, StateError
-from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import build_context
-from cbsalert.rules import RuleBase
-from cbsalert.state import HeldLock, OwedDelivery, SilenceNotFoundError, StateStore, open_store
+from cbsalert.errors import StateError
+from cbsalert.model import AlertEvent
+from cbsalert.state import OwedDelivery, SilenceNotFoundError, StateStore, open_store
 from cbsalert.state import alerts as alerts_module
 from cbsalert.state.engine import writer
 from cbsalert.state.schema import HEAD_REVISION, current_revision, head_revision, upgrade
 from cbsalert.state.tables import Alert, Base
-from tests.state_helpers import backup, backup_rule, day, morning, restore, restore_rule, rules_of
+from tests.state_helpers import (  # fixtures by name (db_url, store)
+    RULES,
+    SECRET,
+    TABLES,
+    backup,
+    backup_rule,
+    check,
+    claim,
+    counts,
+    day,
+    morning,
+    restore,
+    rules_of,
+)
+from tests.state_helpers import (
+    db_url as db_url,
+)
+from tests.state_helpers import (
+    store as store,
+)
 
-PG_ENV = "CBSALERT_TEST_PG_URL"
-SECRET = "xoxb-Sup3r-S3cret-T0ken"
-TABLES = (
-    "alerts", "transitions", "deliveries", "delivery_alerts", "silences", "seen_sets",
-    "checked_days",
-)  # fmt: skip
-RULES = rules_of(backup_rule(), restore_rule())
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://user:pw@127.0.0.1/test)")
-    schema = f"cbsalert_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[StateStore]:
-    store = StateStore(db_url, secrets=[SECRET])
-    store.upgrade()
-    yield store
-    store.close()
-
-
-def counts(store: StateStore) -> dict[str, int]:
-    with store.engine.connect() as connection:
-        return {
-            table: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one()
-            for table in TABLES
-        }
-
-
-def plan(events: list[AlertEvent]) -> list[tuple[str, dict[str, Any], list[str]]]:
-    """One digest per notifier, as the pipeline makes them."""
-    names = sorted({name for e in events for name in e.notify})
-    out = []
-    for name in names:
-        group = [e for e in events if name in e.notify]
-        context = build_context(group[0].finding.day, "UTC", group, morning(1))
-        out.append((name, context, [e.finding.key for e in group]))
-    return out
-
-
-def check(
-    store: StateStore,
-    n: int,
-    *findings: Finding,
-    rules: dict[str, RuleBase] = RULES,
-    now: datetime | None = None,
-    dry_run: bool = False,
-) -> list[AlertEvent]:
-    return store.reconcile(
-        list(findings),
-        rules,
-        day=day(n),
-        now=now or morning(n),
-        checked_logins={"alice"},
-        dry_run=dry_run,
-        plan=plan,
-    )
-
-
-def claim(store: StateStore, now: datetime, max_attempts: int = 5) -> list[OwedDelivery]:
-    """Claim as a run does: holding the run lock, after requeueing what a run left behind."""
-    with store.lock.hold("me", timeout_s=5) as lock:
-        store.outbox.requeue_interrupted(lock)
-        return store.outbox.claim_owed(lock, max_attempts=max_attempts, now=now)
 
 
 def send_all(store: StateStore, now: datetime) -> list[OwedDelivery]:
@@ -348,172 +278,6 @@ def test_reconcile_loads_only_the_alerts_of_this_runs_findings(
     monkeypatch.setattr(alerts_module, "reconcile_days", spy)
     check(store, 2, backup(2), backup(2, login="u7", set_id="S"))
     assert loaded == ["backup-failed|u7|S|D1"]
-
-
-# -- deliveries -----------------------------------------------------------------------------
-
-
-def test_delivery_is_pending_until_sent_and_then_never_again(store: StateStore) -> None:
-    [delivery_id] = store.outbox.enqueue([("ops", {"alerts": []}, [])], now=morning(1))
-    [owed] = claim(store, morning(1), max_attempts=5)
-    assert (owed.id, owed.notifier, owed.attempts) == (delivery_id, "ops", 1)
-    store.outbox.mark_sent(owed.id, now=morning(1))
-    assert claim(store, morning(2), max_attempts=5) == []
-
-
-def test_failed_delivery_is_retried_on_each_claim_until_max_attempts(store: StateStore) -> None:
-    check(store, 1, backup(1))
-    for attempt in (1, 2, 3):
-        [owed] = claim(store, morning(attempt), max_attempts=3)
-        assert owed.attempts == attempt
-        store.outbox.mark_failed(
-            owed.id, f"timeout #{attempt}", permanent=False, now=morning(attempt)
-        )
-    assert claim(store, morning(4), max_attempts=3) == []
-    [alert] = store.list_alerts()
-    assert (alert["failed_deliveries"], alert["last_delivery_error"]) == (1, "timeout #3")
-
-
-def test_failing_notifier_does_not_hold_back_the_others(store: StateStore) -> None:
-    check(store, 1, backup(1), rules=rules_of(backup_rule(notify=["ops", "mail"])))
-    first = claim(store, morning(1))
-    assert sorted(d.notifier for d in first) == ["mail", "ops"]
-    for delivery in first:
-        if delivery.notifier == "ops":
-            store.outbox.mark_failed(delivery.id, "503 from Slack", permanent=False, now=morning(1))
-        else:
-            store.outbox.mark_sent(delivery.id, now=morning(1))
-    assert [(d.notifier, d.attempts) for d in claim(store, morning(2))] == [("ops", 2)]
-
-
-def test_permanent_failure_is_not_retried_every_run_but_daily_and_stays_visible(
-    store: StateStore,
-) -> None:
-    check(store, 1, backup(1))
-    [owed] = claim(store, morning(1), max_attempts=2)
-    store.outbox.mark_failed(owed.id, "channel_not_found", permanent=True, now=morning(1))
-    for hours in (1, 6, 12):
-        assert claim(store, morning(1) + timedelta(hours=hours), max_attempts=2) == []
-    [again] = claim(store, morning(2), max_attempts=2)  # a day later: someone may have fixed it
-    assert again.attempts == 2
-    store.outbox.mark_failed(again.id, "channel_not_found", permanent=True, now=morning(2))
-    assert claim(store, morning(3), max_attempts=2) == []  # out of attempts
-    [alert] = store.list_alerts()
-    assert alert["failed_deliveries"] == alert["permanent_failures"] == 1
-    assert alert["last_delivery_error"] == "channel_not_found"
-
-
-def test_claiming_without_the_run_lock_is_refused(store: StateStore) -> None:
-    store.outbox.enqueue([("ops", {}, [])], now=morning(1))
-    with pytest.raises(StateError, match="must hold the run lock"):
-        store.outbox.claim_owed(HeldLock("me"), max_attempts=5, now=morning(1))
-    with store.lock.hold("other", timeout_s=1), pytest.raises(StateError):
-        store.outbox.claim_owed(HeldLock("me"), max_attempts=5, now=morning(1))
-
-
-def test_two_runs_at_once_never_send_the_same_delivery(db_url: str, store: StateStore) -> None:
-    store.outbox.enqueue([("ops", {"n": i}, []) for i in range(40)], now=morning(1))
-    got: dict[str, list[int]] = {}
-
-    def run(name: str) -> None:
-        mine = StateStore(db_url)
-        with mine.lock.hold(name, timeout_s=20) as lock:
-            owed = mine.outbox.claim_owed(lock, max_attempts=5, now=morning(1))
-            got[name] = [d.id for d in owed]
-            for delivery_id in got[name]:
-                mine.outbox.mark_sent(delivery_id, now=morning(1))
-        mine.close()
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("cron", "serve")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(got["cron"] + got["serve"]) == list(range(1, 41))
-    assert [] in (got["cron"], got["serve"])
-
-
-CRASH = """
-import os, signal, sys
-from datetime import UTC, datetime
-from cbsalert.state import StateStore
-store = StateStore(sys.argv[1])
-with store.lock.hold("killed-run", timeout_s=10, ttl_s=60) as lock:
-    print(len(store.outbox.claim_owed(lock, max_attempts=5, now=datetime.now(UTC))), flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
-def test_delivery_claimed_by_a_killed_run_is_owed_again_once_its_lock_expires(
-    db_url: str, store: StateStore
-) -> None:
-    store.outbox.enqueue([("ops", {"alerts": []}, [])], now=datetime.now(UTC))
-    crashed = subprocess.run(
-        [sys.executable, "-c", CRASH, db_url], capture_output=True, text=True, timeout=60
-    )
-    assert (crashed.returncode, crashed.stdout) == (-signal.SIGKILL, "1\n"), crashed.stderr
-    with pytest.raises(LockTimeoutError, match="killed-run"), store.lock.hold("next", 0.3):
-        pass
-    later = datetime.now(UTC) + timedelta(seconds=61)
-    after_ttl = StateStore(db_url, clock=lambda: later)
-    with after_ttl.lock.hold("next", timeout_s=0) as lock:
-        after_ttl.outbox.requeue_interrupted(lock)
-        [owed] = after_ttl.outbox.claim_owed(lock, max_attempts=5, now=later)
-    after_ttl.close()
-    assert owed.attempts == 2
-
-
-# -- run lock -------------------------------------------------------------------------------
-
-
-def _hold_lock(url: str, holder: str, taken: threading.Event, release: threading.Event) -> None:
-    store = StateStore(url)
-    with store.lock.hold(holder, timeout_s=5):
-        taken.set()
-        release.wait(10)
-    store.close()
-
-
-def test_second_run_waits_for_the_lock_then_gives_up_clearly(
-    db_url: str, store: StateStore
-) -> None:
-    taken, release = threading.Event(), threading.Event()
-    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
-    first.start()
-    try:
-        assert taken.wait(10)
-        started = time.monotonic()
-        timeout = pytest.raises(LockTimeoutError, match=r"cron-run.*gave up after 0\.5 s")
-        with timeout, store.lock.hold("serve", timeout_s=0.5):
-            pass
-        assert time.monotonic() - started >= 0.5
-    finally:
-        release.set()
-        first.join()
-    with store.lock.hold("serve", timeout_s=1):
-        pass
-
-
-def test_waiting_run_gets_the_lock_once_the_other_releases_it(
-    db_url: str, store: StateStore
-) -> None:
-    taken, release = threading.Event(), threading.Event()
-    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
-    first.start()
-    assert taken.wait(10)
-    threading.Timer(0.3, release.set).start()
-    with store.lock.hold("serve", timeout_s=10):
-        assert release.is_set()
-    first.join()
-
-
-def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> None:
-    with store.lock.hold("long-run", timeout_s=1, ttl_s=0.5):
-        time.sleep(0.9)  # well past the TTL: only the heartbeat keeps the lock
-        other = StateStore(db_url)
-        with pytest.raises(LockTimeoutError), other.lock.hold("other", timeout_s=0.2):
-            pass
-        other.close()
 
 
 # -- sets, pruning, errors, secrets ---------------------------------------------------------

@@ -1,7 +1,7 @@
 """Whatever the CBS sends is stored on SQLite and PostgreSQL alike (issue 14.1).
 
 The same hostile records go through parsing, the rules and the state store on both backends
-(the ``db_url`` fixture of test_state.py: PostgreSQL when CBSALERT_TEST_PG_URL is set): a set
+(the ``db_url`` fixture of state_helpers.py: PostgreSQL when CBSALERT_TEST_PG_URL is set): a set
 name far longer than its column, set and destination ids longer than theirs, NUL and other
 control characters, lone surrogates, the alert key's separator.
 """
@@ -17,9 +17,13 @@ from cbsalert.model import Finding, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, JobReport, RestoreJob
 from cbsalert.rules import RuleBase
 from cbsalert.state import StateStore
-from tests.state_helpers import day, morning, rules_of
+from tests.state_helpers import (
+    day,
+    db_url,  # noqa: F401 - the fixture, parametrised over both backends
+    morning,
+    rules_of,
+)
 from tests.test_rules import rule
-from tests.test_state import db_url  # noqa: F401 - the fixture, parametrised over both backends
 
 LONG_ID = "1687505199600" * 30  # 390 characters
 NAME = "Docs\x00\x1b[2J\u202e<b>" + "N" * 900 + "\ud800"

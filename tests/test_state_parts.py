@@ -21,8 +21,7 @@ import cbsalert.state
 from cbsalert.errors import StateError
 from cbsalert.state import HeldLock, StateStore
 from cbsalert.state.outbox import INTERRUPTED
-from tests.state_helpers import day, morning
-from tests.test_state import counts, db_url  # noqa: F401 - db_url is a fixture
+from tests.state_helpers import counts, day, db_url, morning  # noqa: F401 - db_url is a fixture
 
 PACKAGE = Path(cbsalert.state.__file__).parent
 PARTS = ("alerts", "silences", "outbox", "runlock", "history", "carried")

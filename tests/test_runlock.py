@@ -1,0 +1,66 @@
+"""The run lock on a real database (SQLite, and PostgreSQL when CBSALERT_TEST_PG_URL is set):
+one run at a time, a waiting run gives up clearly or gets the lock once it is released, and
+a long run keeps its lock by its heartbeat.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cbsalert.errors import LockTimeoutError
+from cbsalert.state import StateStore
+from tests.state_helpers import db_url as db_url  # the SQLite + PostgreSQL fixture
+from tests.state_helpers import store as store  # the StateStore on it
+
+
+def _hold_lock(url: str, holder: str, taken: threading.Event, release: threading.Event) -> None:
+    store = StateStore(url)
+    with store.lock.hold(holder, timeout_s=5):
+        taken.set()
+        release.wait(10)
+    store.close()
+
+
+def test_second_run_waits_for_the_lock_then_gives_up_clearly(
+    db_url: str, store: StateStore
+) -> None:
+    taken, release = threading.Event(), threading.Event()
+    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
+    first.start()
+    try:
+        assert taken.wait(10)
+        started = time.monotonic()
+        timeout = pytest.raises(LockTimeoutError, match=r"cron-run.*gave up after 0\.5 s")
+        with timeout, store.lock.hold("serve", timeout_s=0.5):
+            pass
+        assert time.monotonic() - started >= 0.5
+    finally:
+        release.set()
+        first.join()
+    with store.lock.hold("serve", timeout_s=1):
+        pass
+
+
+def test_waiting_run_gets_the_lock_once_the_other_releases_it(
+    db_url: str, store: StateStore
+) -> None:
+    taken, release = threading.Event(), threading.Event()
+    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
+    first.start()
+    assert taken.wait(10)
+    threading.Timer(0.3, release.set).start()
+    with store.lock.hold("serve", timeout_s=10):
+        assert release.is_set()
+    first.join()
+
+
+def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> None:
+    with store.lock.hold("long-run", timeout_s=1, ttl_s=0.5):
+        time.sleep(0.9)  # well past the TTL: only the heartbeat keeps the lock
+        other = StateStore(db_url)
+        with pytest.raises(LockTimeoutError), other.lock.hold("other", timeout_s=0.2):
+            pass
+        other.close()
