@@ -244,7 +244,7 @@ def _hint_redirect(where: Where) -> str:
 
 def connect_failure(exc: httpx.HTTPError, base: str) -> str:
     """Why no connection could be made to ``base`` (shown), and what to check."""
-    causes = _causes(exc)
+    causes = exception_chain(exc)
     where = f"cannot connect to {base}"
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return (
@@ -265,7 +265,7 @@ def connect_failure(exc: httpx.HTTPError, base: str) -> str:
     return f"{where}: {str(exc) or type(exc).__name__}"
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
+def exception_chain(exc: BaseException) -> list[BaseException]:
     """The exception and every one it was raised from, or during."""
     seen: list[BaseException] = []
     todo: list[BaseException | None] = [exc]

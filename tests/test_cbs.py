@@ -23,6 +23,7 @@ import pytest
 from pydantic import SecretStr
 
 from cbsalert.cbs import CbsClient
+from cbsalert.cbs_http import exception_chain
 from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.errors import (
@@ -683,18 +684,6 @@ def test_a_4xx_html_page_is_a_bad_response() -> None:
 # -- secrets ----------------------------------------------------------------------------------
 
 SECRET = "S3cr3t-p@ss-XYZ"
-
-
-def exception_chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or any(current is s for s in seen):
-            continue
-        seen.append(current)
-        todo += [current.__cause__, current.__context__]
-    return seen
 
 
 def test_the_password_never_leaks_into_errors_reprs_or_logs(
