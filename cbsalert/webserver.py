@@ -92,9 +92,11 @@ class BoundedServer:
             threads=THREADS,
             backlog=BACKLOG,
             connection_limit=connection_limit,
-            channel_timeout=idle_timeout_s,
-            cleanup_interval=max(idle_timeout_s / 2, 0.1),
-            asyncore_loop_timeout=max(min(idle_timeout_s / 4, 1.0), 0.05),
+            # waitress reads these three as whole seconds (int()): a fraction such as 0.25
+            # became a poll timeout of 0, a loop spinning at 100% CPU.
+            channel_timeout=max(round(idle_timeout_s), 1),
+            cleanup_interval=max(round(idle_timeout_s / 2), 1),
+            asyncore_loop_timeout=1,
             asyncore_use_poll=True,
             max_request_header_size=MAX_HEADER_BYTES,
             max_request_body_size=MAX_HEADER_BYTES,

@@ -16,6 +16,7 @@ import resource
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,13 @@ def test_a_run_that_fails_for_any_reason_counts_as_an_error_and_pings_fail(
     failed = [r for r in caplog.records if "run 1 failed" in r.getMessage()]
     assert len(failed) == 1 and "Too many open files" in failed[0].getMessage()
     assert beats.count() == 0
+
+
+def test_an_idle_server_with_a_short_idle_timeout_does_not_spin(
+    small_server: MetricsServer,
+) -> None:
+    """waitress reads its loop timeout as whole seconds: a fraction (0.25 s for a 1 s idle
+    timeout) became poll(0), a loop burning a whole core while nobody connects."""
+    before = time.process_time()
+    time.sleep(1.0)
+    assert time.process_time() - before < 0.5
