@@ -19,11 +19,16 @@ from cbsalert.devtools.simulator import SimData, Simulator, load_sim_data
 
 PASSWORD = "system1"
 # One connection pool for the module: a new httpx client per request costs ~40 ms of TLS setup.
+# Made by the module fixture, so that a worker which runs this module's tests in several
+# batches (pytest-xdist's worksteal) gets a fresh pool each time, not a closed one.
 _HTTP = httpx.Client(timeout=5)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _close_http() -> Any:
+def _http_pool() -> Any:
+    global _HTTP
+    if _HTTP.is_closed:
+        _HTTP = httpx.Client(timeout=5)
     yield
     _HTTP.close()
 
