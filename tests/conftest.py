@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +17,12 @@ from cbsalert.devtools.smtp import SmtpSink
 from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"
+
+# Many tests start cbsalert in a process of its own (and pytest-xdist starts its workers):
+# each one would compile every module again where PYTHONDONTWRITEBYTECODE is set (as on
+# this machine). Bytecode is cached in __pycache__ (git-ignored) for them instead.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 _Sim = TypeVar("_Sim", bound=Simulator)
 
 
