@@ -23,6 +23,8 @@ SYS_PASSWORD = "Sys-S3cret-pw!"
 # this machine). Bytecode is cached in __pycache__ (git-ignored) for them instead.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+
+
 _Sim = TypeVar("_Sim", bound=Simulator)
 
 

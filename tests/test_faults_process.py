@@ -39,6 +39,8 @@ from tests.fault_world import check_args, check_in_process, fault_config, many_u
 from tests.scripted_sim import ScriptedSim
 from tests.sqlite_file import dump, query
 
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
+
 USERS = [f"user-{i:03d}" for i in range(4)]
 
 

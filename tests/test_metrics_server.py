@@ -42,6 +42,8 @@ from tests.test_serve import (
     world,
 )
 
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
+
 HALF_SENT = b"GET /metrics HTTP/1.1\r\nHost: cbsalert\r\nX-Slow: "  # never ends its headers
 
 

@@ -21,6 +21,8 @@ from cbsalert.devtools.demo import demo_data
 from cbsalert.devtools.simulator import Simulator
 from tests.cli_process import cli_env, wait_for
 
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "cbsalert.yaml"
 EXAMPLE_ENV = {"CBSALERT_SYS_PASSWORD": "demo-password",

@@ -30,6 +30,8 @@ from tests.conftest import SYS_PASSWORD, config_dict, write_config
 from tests.fault_world import DAY1, DAY2, NOW2, WORLD, check_args, fault_config, save
 from tests.sqlite_file import dump
 
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
+
 SMTP_PASSWORD = "Smtp-P4ss-9f3k2q"
 SLACK_TOKEN = "xoxb-Sl4ck-T0ken-77x"
 WRONG_SYS_PASSWORD = "Sys-Wr0ng-P4ss-1z"

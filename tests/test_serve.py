@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import yaml
 
 from cbsalert.config import load_config
@@ -31,6 +32,8 @@ from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.scheduler import scheduled_slot
 from cbsalert.state import open_store
 from tests.conftest import SYS_PASSWORD, config_dict
+
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
 
 ZONE = "Europe/Amsterdam"
 EVERY_SECOND = "* * * * * *"

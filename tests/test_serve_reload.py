@@ -42,6 +42,8 @@ from tests.test_serve import (
     world,
 )
 
+pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
+
 REFUSED = r"config reload \({}\) failed, keeping the previous config: "
 
 

@@ -36,9 +36,12 @@ from tests.test_serve import (
 )
 
 PG_URL = os.environ.get("CBSALERT_TEST_PG_URL")
-pytestmark = pytest.mark.skipif(
-    not PG_URL, reason='CBSALERT_TEST_PG_URL is not set (eval "$(bash .ci/pg-start)")'
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not PG_URL, reason='CBSALERT_TEST_PG_URL is not set (eval "$(bash .ci/pg-start)")'
+    ),
+]
 EVERY_TWO_SECONDS = "*/2 * * * * *"
 
 
