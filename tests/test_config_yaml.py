@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from cbsalert.cli import app
 from cbsalert.config import load_config
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
+from tests.test_config_errors import assert_config_error, invoke
 
 GOOD = """\
 cbs:
@@ -148,19 +147,6 @@ def write(tmp_path: Path, slack: SlackSink, old: str = "", new: str = "") -> Pat
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
-
-
-def assert_config_error(result: Result, expected: list[str]) -> None:
-    assert result.exit_code == EXIT_CONFIG, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    assert len(result.output.splitlines()) <= 10, result.output  # one screen
-    for text in expected:
-        assert text in result.stderr, result.stderr
 
 
 def test_the_good_config_validates(tmp_path: Path, slack: SlackSink) -> None:
