@@ -34,10 +34,10 @@ from cbsalert.safetext import escape_controls
 
 def visible(value: object, *, multiline: bool = False) -> str:
     """``value`` as printable text: invisible characters become their escapes (line breaks
-    too, unless ``multiline``)."""
+    too, unless ``multiline``, where a CRLF, as in a mail body, is a line break as well)."""
     text = str(value)
     if multiline:
-        return "\n".join(visible(line) for line in text.split("\n"))
+        return "\n".join(visible(line) for line in text.replace("\r\n", "\n").split("\n"))
     return escape_controls(text)
 
 

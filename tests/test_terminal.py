@@ -21,6 +21,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.model import CheckError
 from cbsalert.pipeline import RunResult
 from cbsalert.report import print_run
+from cbsalert.terminal import visible
 from tests.conftest import config_dict, write_config
 
 DAY = "2026-11-22"
@@ -140,3 +141,7 @@ def test_a_run_report_prints_cbs_errors_and_the_fatal_reason_as_text(width: int)
     text = buffer.getvalue()
     assert text.count("[/]Docs") == 2
     assert "\x1b[2J" not in text and "\x00" not in text and "\x1b]8;" not in text
+
+
+def test_a_mail_body_with_crlf_line_ends_shows_as_lines_not_escapes() -> None:
+    assert visible("a\r\nb\nc\rd", multiline=True) == "a\nb\nc\\rd"
