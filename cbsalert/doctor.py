@@ -43,7 +43,9 @@ from cbsalert.errors import (
     EXIT_PARTIAL,
     CbsApiError,
     CbsAuthError,
+    CbsConnectError,
     CbsError,
+    CbsNotApiError,
     DeliveryError,
     StateError,
     redact,
@@ -232,14 +234,8 @@ def _cbs_problem(config: Config, where: str, exc: CbsError) -> str:
             "API role"
         )
     problem = f"{where}: {exc.message}"
-    if "HTTP 404" in exc.message:
-        if "/obs/" in urlsplit(config.cbs.url).path:
-            return f"{problem}: cbs.url should be the server's base URL, without /obs/api/json"
-        return f"{problem}: is cbs.url the AhsayCBS server's base URL?"
-    if "CERTIFICATE_VERIFY_FAILED" in exc.message:
-        return f"{problem}: set cbs.ca_bundle to the CA that signed the server's certificate"
-    if config.cbs.url.startswith("https:") and "SSL" in exc.message:
-        return f"{problem}: does the server speak plain HTTP (http://)?"
+    if isinstance(exc, CbsConnectError | CbsNotApiError):
+        return problem  # the client already said what to check (wrong path, TLS, refused, ...)
     return f"{problem}: check cbs.url, and that this host can reach the server"
 
 

@@ -146,6 +146,7 @@ def test_a_cbs_url_with_the_api_path_says_what_to_fix(
 
     assert code == 3, out
     assert "without /obs/api/json" in line(out, "✗ CBS:")
+    assert line(out, "✗ CBS:").count("base URL") == 1  # the client's hint, said once
 
 
 def test_an_unknown_watched_login_is_named_exit_1(
