@@ -97,7 +97,8 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 def config_dict(sim_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """A small valid config pointing at a simulator; tests override what they need."""
+    """A small valid config pointing at a simulator; tests override what they need
+    (``cbs=`` is merged into the defaults, any other key replaces its value)."""
     config: dict[str, Any] = {
         "cbs": {
             "url": sim_url,
@@ -115,6 +116,7 @@ def config_dict(sim_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any
         # refuses days older than retention_days: keep those days checkable for years.
         "retention_days": 36500,
     }
+    config["cbs"].update(overrides.pop("cbs", {}))
     config.update(overrides)
     return config
 

@@ -98,14 +98,10 @@ def fault_config(
             "timeout_s": 2,
         }  # fmt: skip
     rules = [{"id": "backup-failed", "kind": "backup_status", "notify": list(notifiers)}]
-    raw = config_dict(sim_url, tmp_path, watch=[{"login": x} for x in logins], rules=rules,
-                      notifiers=notifiers)  # fmt: skip
-    for key, value in overrides.items():
-        if key == "cbs":
-            raw["cbs"].update(value)
-        else:
-            raw[key] = value
-    return raw
+    watch = [{"login": x} for x in logins]
+    return config_dict(
+        sim_url, tmp_path, **{"watch": watch, "rules": rules, "notifiers": notifiers, **overrides}
+    )
 
 
 def save(tmp_path: Path, raw: dict[str, Any], name: str = "cbsalert.yaml") -> Path:

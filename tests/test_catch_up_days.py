@@ -63,16 +63,12 @@ def world(*users: dict[str, Any]) -> SimData:
 
 def make_config(sim: Simulator, slack: SlackSink, tmp_path: Path, **overrides: Any) -> Config:
     logins = [u.login for u in sim.data.users]
-    raw = config_dict(
-        sim.url, tmp_path, watch=[{"login": login} for login in logins],
-        rules=[{"id": "failed", "kind": "backup_status", "notify": ["ops"]}],
-        notifiers={"ops": {"type": "slack", "webhook_url": slack.url}},
-    )  # fmt: skip
-    for key, value in overrides.items():
-        if key == "cbs":
-            raw["cbs"].update(value)
-        else:
-            raw[key] = value
+    raw = config_dict(sim.url, tmp_path, **{
+        "watch": [{"login": login} for login in logins],
+        "rules": [{"id": "failed", "kind": "backup_status", "notify": ["ops"]}],
+        "notifiers": {"ops": {"type": "slack", "webhook_url": slack.url}},
+        **overrides,
+    })  # fmt: skip
     return Config.model_validate(raw)
 
 

@@ -41,14 +41,8 @@ def job(start: str, end: str | None = None, **fields: Any) -> dict[str, Any]:
 
 
 def config(sim: Simulator, tmp_path: Any, *rules: dict[str, Any], **overrides: Any) -> Config:
-    raw = config_dict(
-        sim.url, tmp_path, watch=[{"login": u.login} for u in sim.data.users], rules=list(rules)
-    )
-    for key, value in overrides.items():
-        if key == "cbs":
-            raw["cbs"].update(value)
-        else:
-            raw[key] = value
+    watch = [{"login": u.login} for u in sim.data.users]
+    raw = config_dict(sim.url, tmp_path, **{"watch": watch, "rules": list(rules), **overrides})
     return Config.model_validate(raw)
 
 

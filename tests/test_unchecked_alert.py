@@ -62,17 +62,12 @@ def world(alice: str = "alice", alice_failed_on: tuple[int, ...] = ()) -> SimDat
 
 
 def make_config(sim: Simulator, slack: SlackSink, tmp_path: Path, **overrides: Any) -> Config:
-    raw = config_dict(
-        sim.url, tmp_path,
-        watch=[{"login": "alice"}, {"login": "bob"}],
-        rules=[{"id": "failed", "kind": "backup_status", "notify": ["ops"]}],
-        notifiers={"ops": {"type": "slack", "webhook_url": slack.url}},
-    )  # fmt: skip
-    for key, value in overrides.items():
-        if key == "cbs":
-            raw["cbs"].update(value)
-        else:
-            raw[key] = value
+    raw = config_dict(sim.url, tmp_path, **{
+        "watch": [{"login": "alice"}, {"login": "bob"}],
+        "rules": [{"id": "failed", "kind": "backup_status", "notify": ["ops"]}],
+        "notifiers": {"ops": {"type": "slack", "webhook_url": slack.url}},
+        **overrides,
+    })  # fmt: skip
     return Config.model_validate(raw)
 
 
