@@ -94,6 +94,12 @@ class RuleBase(BaseModel):
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
 
+    def history_days(self) -> int:
+        """How many backup days before the checked one this rule reads from
+        ``UserSnapshot.history``; 0 (the default) for a rule that needs no history, so a
+        config without history rules never reads it."""
+        return 0
+
     def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
         """Whether a firing alert of this rule resolves by itself, quietly, when ``day`` is
         checked (its user checked, no evidence about it that day) and its latest firing
