@@ -80,6 +80,9 @@ class RuleBase(BaseModel):
     # What to do about a firing alert of the kind, told in every message (the templates'
     # ``hint`` filter and ``hints`` global). Every kind says it.
     hint: ClassVar[str]
+    # What happened, in two or three words, as a message's summary counts it ("failed",
+    # "did not run", "restore failed"). Every kind says it.
+    what: ClassVar[str]
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
