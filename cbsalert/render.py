@@ -35,6 +35,7 @@ from jinja2 import (
     Template,
     TemplateNotFound,
     TemplateSyntaxError,
+    meta,
     pass_context,
 )
 from jinja2.runtime import Context
@@ -168,6 +169,20 @@ def load(flavour: Flavour, builtin: str, path: Path | None = None) -> Template:
         where = str(path) if path is not None else f"built-in {builtin}"
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise TemplateError(f"{where}: cannot read the template: {reason}") from None
+
+
+def variables(template: Template) -> set[str]:
+    """The context names a template's own source uses (not those of the files it includes
+    or extends): how a notifier tells an older override, written for other variables, from
+    a current one. Empty when the source cannot be read again."""
+    env, name = template.environment, template.name
+    if env.loader is None or name is None:
+        return set()
+    try:
+        source, _, _ = env.loader.get_source(env, name)
+        return set(meta.find_undeclared_variables(env.parse(source)))
+    except (TemplateNotFound, TemplateSyntaxError, OSError, UnicodeDecodeError):
+        return set()
 
 
 def render(template: Template, **context: Any) -> str:

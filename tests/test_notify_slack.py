@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -12,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cbsalert.devtools import blockkit
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import DeliveryError
 from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import MessageContext, Parts, build_context
+from cbsalert.notify import MessageContext, Parts, build_context, digest
 from cbsalert.notify.kinds import SlackConfig
-from cbsalert.notify.slack_blocks import MAX_BLOCKS, MESSAGE_BUDGET, SECTION_MAX
+from cbsalert.notify.slack_text import escape_mrkdwn
 from cbsalert.notify.testmsg import sample_context
 
 ZONE = "Europe/Amsterdam"
@@ -65,23 +67,23 @@ def sections(payload: dict[str, Any]) -> list[str]:
     return [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
 
 
-def test_webhook_delivers_header_sections_and_fallback_text(sink: SlackSink) -> None:
-    webhook(sink).send(sample_context(NOW, ZONE))
+def test_webhook_delivers_the_headline_a_summary_and_one_section_per_entry(sink: SlackSink) -> None:
+    context = sample_context(NOW, ZONE)
+    webhook(sink).send(context)
 
     [payload] = sink.messages
-    header = payload["blocks"][0]
-    assert header["type"] == "header"
-    assert "4 critical, 4 warnings, 1 info, 1 resolved" in header["text"]["text"]
-    assert "backups of 2026-11-22" in header["text"]["text"]
-    assert payload["text"].startswith("cbsalert — 4 critical")
+    headline = digest.message(context)["headline"]
+    assert payload["text"] == escape_mrkdwn(headline)  # what the phone's notification shows
+    assert payload["blocks"][0]["text"]["text"] == f"*{escape_mrkdwn(headline)}*"
+    assert headline.startswith("🔴 4 critical — the CBS, example-laptop +2 · 4 warnings")
     texts = sections(payload)
-    assert len(texts) == 10
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
-    assert "*example-user*" in failed and "*Documents (daily)\u200b*" in failed
-    assert "Job 2026-11-22-22-15-00 ran 2026-11-22 22:15\u201323:40 CET" in failed
+    assert failed.startswith("*example-user* · Example Owner\n*Documents (daily)\u200b*")
+    assert ":red_circle: *Critical* · new — Backup of 'Documents (daily)' failed" in failed
+    assert "Job ran 2026-11-22 22:15\u201323:40 CET · BS_STOP_BY_SYSTEM_ERROR" in failed
     assert "12 errors · 3 warnings" in failed
-    resolved = next(t for t in texts if "Finance" in t)
-    assert resolved.startswith(":white_check_mark:") and "resolved" in resolved
+    [resolved] = [t for t in texts if "Finance" in t]
+    assert resolved.startswith(":white_check_mark: *example-office*") and "resolved" in resolved
 
 
 def test_web_api_posts_to_the_channel_with_the_bearer_token(sink: SlackSink) -> None:
@@ -91,16 +93,16 @@ def test_web_api_posts_to_the_channel_with_the_bearer_token(sink: SlackSink) -> 
     assert request.kind == "api" and request.path == "/api/chat.postMessage"
     assert request.authorization == f"Bearer {TOKEN}"
     assert request.payload["channel"] == "#backups"
-    assert request.payload["blocks"][0]["type"] == "header"
-    assert request.payload["text"]
+    assert request.payload["text"].startswith("🔴 4 critical")
+    assert request.payload["blocks"][0]["text"]["text"].startswith("*🔴 4 critical")
 
 
 def test_a_message_says_when_the_jobs_ran_with_their_zone(sink: SlackSink) -> None:
     webhook(sink).send(sample_context(NOW, ZONE))
 
     [payload] = sink.messages
-    intro = payload["blocks"][1]["elements"][0]["text"]
-    assert "checked 2026-11-23 07:00 CET" in intro
+    [small] = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"]
+    assert "checked 2026-11-23 07:00 CET" in small
     restore = next(t for t in sections(payload) if "Restore from" in t)
     assert "ran 2026-11-22 16:15\u201316:25 CET" in restore
 
@@ -223,33 +225,30 @@ def test_secrets_never_reach_errors_or_logs(fault: Any, caplog: pytest.LogCaptur
         assert TOKEN not in text
 
 
-@pytest.mark.parametrize("compact_over", [20, 1000])
-def test_three_hundred_alerts_are_split_into_messages_within_slack_limits(
-    sink: SlackSink, compact_over: int
+def test_a_digest_too_big_for_one_message_is_split_and_each_part_says_so_in_words(
+    sink: SlackSink,
 ) -> None:
-    webhook(sink, compact_over=compact_over).send(context_with(300))
+    webhook(sink).send(context_with(600))  # no max_alerts: more than one message can hold
 
     payloads = sink.messages
-    assert len(payloads) > 1
+    assert len(payloads) == 3
     seen: list[str] = []
     for number, payload in enumerate(payloads, start=1):
-        assert len(payload["blocks"]) <= MAX_BLOCKS
-        assert len(json.dumps(payload["blocks"], ensure_ascii=False)) <= MESSAGE_BUDGET < 12_000
-        assert f"({number}/{len(payloads)})" in payload["blocks"][0]["text"]["text"]
-        for text in sections(payload):
-            assert len(text) <= SECTION_MAX
-            seen.extend(word.strip("*") for word in text.split() if word.startswith("*user-"))
-    assert sorted(seen) == [f"user-{i:03d}" for i in range(300)]
+        assert blockkit.problems(payload) == []
+        assert payload["text"].endswith(f" · part {number} of 3")
+        assert payload["blocks"][0]["text"]["text"].endswith(f" · part {number} of 3*")
+        seen += re.findall(r"user-\d{3}", "\n".join(sections(payload)[1:]))
+    assert sorted(set(seen)) == [f"user-{i:03d}" for i in range(600)]
 
 
 def test_a_failure_after_some_parts_says_how_many_were_sent(sink: SlackSink) -> None:
     sink.fail_next("no_service", after=1)
 
     with pytest.raises(DeliveryError) as caught:
-        webhook(sink).send(context_with(300))
+        webhook(sink).send(context_with(600))
 
     assert caught.value.permanent
-    assert "1 of" in str(caught.value) and "were sent before" in str(caught.value)
+    assert "1 of 3" in str(caught.value) and "were sent before" in str(caught.value)
 
 
 def test_hostile_data_is_escaped_and_cannot_format_the_message(sink: SlackSink) -> None:
@@ -266,7 +265,7 @@ def test_hostile_data_is_escaped_and_cannot_format_the_message(sink: SlackSink) 
     # The forged newline stays inside its line; long values end in an ellipsis.
     assert not any(line.startswith("Subject: forged") for line in hostile.splitlines())
     assert "x…" in hostile
-    assert all(len(t) <= SECTION_MAX for t in texts)
+    assert all(blockkit.problems(p) == [] for p in sink.messages)
 
 
 def test_ordinary_names_with_underscores_stay_as_they_are(sink: SlackSink) -> None:
@@ -278,18 +277,50 @@ def test_ordinary_names_with_underscores_stay_as_they_are(sink: SlackSink) -> No
     assert "daily_backup_set" in sections(sink.messages[0])[0]
 
 
-def test_a_user_template_renders_each_alert(sink: SlackSink, tmp_path: Any) -> None:
+def test_a_user_template_of_the_per_alert_layout_still_renders_each_alert(
+    sink: SlackSink, tmp_path: Any
+) -> None:
     template = tmp_path / "alert.mrkdwn.j2"
     template.write_text(
         "{{ alert.login|bold }} broke {{ alert.backup_set_name }} (see the report)", "utf-8"
     )
+    context = context_with(2)
+    context["alerts"].insert(1, dict(context["alerts"][0], rule="errors", severity="warning"))
 
-    webhook(sink, template=str(template)).send(context_with(2))
+    webhook(sink, template=str(template)).send(context)
 
-    assert sections(sink.messages[0]) == [
+    assert sections(sink.messages[0])[-2:] == [
+        "*user-000* broke Documents of user 0 (see the report)\n"
         "*user-000* broke Documents of user 0 (see the report)",
         "*user-001* broke Documents of user 1 (see the report)",
     ]
+
+
+def test_a_user_template_of_entries_renders_each_entry(sink: SlackSink, tmp_path: Any) -> None:
+    template = tmp_path / "entry.mrkdwn.j2"
+    template.write_text(
+        "{{ entry.login|bold }}: {{ entry.alerts|length }} alert(s)"
+        "{% if compact %} (short){% endif %}",
+        "utf-8",
+    )
+    context = context_with(2)
+    context["alerts"].insert(1, dict(context["alerts"][0], rule="errors", severity="warning"))
+
+    webhook(sink, template=str(template)).send(context)
+
+    assert sections(sink.messages[0])[-2:] == ["*user-000*: 2 alert(s)", "*user-001*: 1 alert(s)"]
+
+
+def test_an_old_override_that_includes_the_built_in_alert_template_still_renders(
+    sink: SlackSink, tmp_path: Any
+) -> None:
+    template = tmp_path / "mine.mrkdwn.j2"
+    template.write_text('{% include "slack-alert.mrkdwn.j2" %}\n(ours) {{ alert.login }}', "utf-8")
+
+    webhook(sink, template=str(template)).send(sample_context(NOW, ZONE))
+
+    texts = [t for p in sink.messages for t in sections(p)]
+    assert any("(ours) example-user" in t and ":bulb:" in t for t in texts)
 
 
 def test_a_test_message_is_marked_as_such(sink: SlackSink) -> None:
@@ -300,21 +331,25 @@ def test_a_test_message_is_marked_as_such(sink: SlackSink) -> None:
     assert "TEST" in payload["text"]
 
 
-def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(sink: SlackSink) -> None:
+def test_a_digest_over_max_alerts_is_one_message_that_says_what_it_left_out(
+    sink: SlackSink,
+) -> None:
     webhook(sink).send(context_with(250, limit=200))
 
-    posts = sink.messages
-    texts = [text for post in posts for text in sections(post)]
-    listed = [line for text in texts for line in text.splitlines() if "user-" in line]
-    assert len(listed) == 200 and "user-199" in listed[-1]
-    assert "250 critical" in posts[0]["blocks"][0]["text"]["text"]  # counts cover them all
-    assert texts[-1].startswith("… and 50 more alerts, not listed here")
-    assert "`cbsalert alerts`" in texts[-1]
-    assert len(posts) < len(context_with(250)["alerts"]) / 50  # a few posts, not dozens
+    [post] = sink.messages
+    texts = sections(post)
+    listed = set(re.findall(r"user-\d{3}", "\n".join(texts[1:-1])))
+    assert listed == {f"user-{i:03d}" for i in range(200)}
+    assert post["text"].startswith("🔴 250 critical — user-000 (Documents of user 0), user-001")
+    assert texts[-1].startswith(
+        "*50 more not listed here* (the notifier's max_alerts): 50 critical — 50 failed\n"
+        "Users: user-200, user-201,"
+    )
+    assert "cbsalert alerts" not in json.dumps(post)  # not a command a phone can run
 
 
 def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
-    context = context_with(300)
+    context = context_with(600)
     first: list[tuple[int, str]] = []
     sink.fail_next("no_service", after=1)
     with pytest.raises(DeliveryError):
@@ -327,7 +362,7 @@ def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
     webhook(sink).send(context, Parts(sent, key, lambda n, _key: recorded.append(n)))
 
     assert len(sink.messages) == total  # part 1 once, then parts 2..total
-    assert [f"({i}/{total})" in m["blocks"][0]["text"]["text"] for i, m in
+    assert [m["text"].endswith(f"part {i} of {total}") for i, m in
             enumerate(sink.messages, start=1)] == [True] * total  # fmt: skip
     assert recorded == list(range(2, total + 1))
 
@@ -335,18 +370,12 @@ def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
 def test_a_retry_that_renders_other_parts_starts_over_rather_than_skip_any(
     sink: SlackSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    context = context_with(60)
-    keys: list[str] = []
-    webhook(sink, compact_over=100).send(context, Parts(record=lambda _n, key: keys.append(key)))
-    split_before = len(sink.messages)
-    assert split_before >= 2
-    posted_before = len(sink.messages)
+    context = context_with(600)
+    total = len(webhook(sink).render(context))
 
-    # compact_over changed since: the same alerts now fit one message.
-    webhook(sink, compact_over=20).send(context, Parts(split_before - 1, keys[-1]))
+    # The attempt that sent part 1 rendered other parts (an older cbsalert, say).
+    webhook(sink).send(context, Parts(1, "the fingerprint of other parts"))
 
-    new = sink.messages[posted_before:]
-    assert len(new) == 1
-    listed = [line for text in sections(new[0]) for line in text.splitlines() if "user-" in line]
-    assert len(listed) == 60
+    assert len(sink.messages) == total
+    assert sink.messages[0]["text"].endswith(f"part 1 of {total}")
     assert "renders differently" in caplog.text

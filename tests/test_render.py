@@ -163,8 +163,10 @@ def test_send_test_delivers_a_marked_message_through_the_named_notifier() -> Non
         testmsg.send_test(config, "chat", NOW)
 
         [payload] = sink.messages
-    assert payload["blocks"][0]["text"]["text"].startswith(":test_tube: TEST — cbsalert")
-    assert "nothing needs doing" in payload["blocks"][1]["elements"][0]["text"]
+    assert payload["text"].startswith("TEST · 🔴 4 critical")
+    assert payload["blocks"][0]["text"]["text"].startswith("*TEST · 🔴 4 critical")
+    [small] = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"]
+    assert "nothing needs doing" in small
 
 
 def test_send_test_refuses_an_unknown_notifier_by_name() -> None:

@@ -3,7 +3,8 @@
 ``SlackSink`` answers as an incoming webhook (POST to any path outside ``/api/``: ``ok``) and
 as the Web API (POST ``/api/chat.postMessage`` and ``/api/auth.test`` with a Bearer token).
 It records what arrives, so a test (or a person running the demo) can see the exact payload
-cbsalert would send, and it can be told to fail the way Slack does.
+cbsalert would send, and it can be told to fail the way Slack does. Like Slack, it refuses
+a message beyond Block Kit's limits (``blockkit.problems``) with ``invalid_blocks``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from cbsalert.devtools import blockkit
 from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
 
 SlackFault = Literal[
@@ -79,11 +81,7 @@ class SlackSink(LoopbackServer):
     def messages(self) -> list[dict[str, Any]]:
         """The messages posted and accepted (webhook or chat.postMessage; not auth.test)."""
         with self._lock:
-            return [
-                r.payload
-                for r in self.requests
-                if r.ok and (r.kind == "webhook" or r.path.startswith("/api/chat.postMessage"))
-            ]
+            return [r.payload for r in self.requests if r.ok and self._is_message(r.kind, r.path)]
 
     def fail_next(self, fault: SlackFault, count: int = 1, *, after: int = 0) -> None:
         """Answer ``count`` requests with ``fault``, after letting ``after`` ones succeed."""
@@ -109,6 +107,15 @@ class SlackSink(LoopbackServer):
                 headers["Retry-After"] = str(self.retry_after)
             status = hook_status if kind == "webhook" else api_status
             body = hook_body if kind == "webhook" else json.dumps({"ok": False, "error": api_error})
+        elif self._is_message(kind, path) and blockkit.problems(payload):
+            # As Slack refuses a message beyond its limits: a webhook with 400
+            # invalid_blocks, the Web API with ok: false.
+            status = 400 if kind == "webhook" else 200
+            body = (
+                "invalid_blocks"
+                if kind == "webhook"
+                else '{"ok": false, "error": "invalid_blocks"}'
+            )
         elif kind == "webhook":
             status, body = 200, "ok"
         else:
@@ -117,6 +124,10 @@ class SlackSink(LoopbackServer):
         with self._lock:
             self.requests.append(SlackRequest(kind, path, payload, auth, status, ok))
         return status, body, headers
+
+    @staticmethod
+    def _is_message(kind: str, path: str) -> bool:
+        return kind == "webhook" or path.startswith("/api/chat.postMessage")
 
     def _api(self, path: str, payload: dict[str, Any], auth: str | None) -> str:
         method = path.removeprefix("/api/").split("?")[0]

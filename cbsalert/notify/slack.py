@@ -1,11 +1,12 @@
 """Slack notifier (slack-sdk): incoming webhook or bot token + channel, Block Kit messages.
 
-A message is a header with the counts, a context line saying which day's backups it is
-about, and one section per alert rendered from ``slack-alert.mrkdwn.j2`` (or the user's
-``template:`` file, which renders one alert's section text; it gets ``run``, ``alert`` and
-``compact``). A digest with more than ``compact_over`` alerts shows one line per alert,
-packed into sections. Messages are split so that each stays within Slack's limits: at most
-50 blocks, 3,000 characters per section, and ``MESSAGE_BUDGET`` characters of blocks JSON.
+A message is laid out by ``slack_layout``: the headline (the notification's text), a
+summary, then one entry per backup set and destination rendered from
+``slack-entry.mrkdwn.j2`` (or the user's ``template:`` file; it gets ``run``, ``entry`` and
+``compact``), resolved entries after, and what a limited message left out. It is one
+message whenever Slack's limits allow (``slack_blocks``), in parts only as a last resort.
+A ``template:`` written for the per-alert layout (it names ``alert``, never ``entry``)
+still works: each alert of an entry is rendered with it, one after the other.
 
 Errors: https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks/#handling_errors
 and https://docs.slack.dev/reference/methods/chat.postMessage#errors.
@@ -20,7 +21,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,13 +35,13 @@ from slack_sdk.http_retry.jitter import Jitter
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact, redact_url
-from cbsalert.labels import clip, oneline, plural
+from cbsalert.labels import clip, oneline
+from cbsalert.notify import digest, slack_layout
 from cbsalert.notify.base import Notifier, Parts, Probe
 from cbsalert.notify.context import MessageContext
 from cbsalert.notify.http import RateLimitBudget, Retries, post_json, rate_limit_wait
 from cbsalert.notify.kinds import SlackConfig
-from cbsalert.notify.slack_blocks import SECTION_MAX, headline, intro, pack, section, split
-from cbsalert.notify.slack_text import SLACK, clip_mrkdwn, escape_mrkdwn
+from cbsalert.notify.slack_text import SLACK
 
 # README: a 429 is waited for at most 3 times, never past 60 s at once or 90 s in all of one
 # message; 5xx and dropped connections are retried twice; a timeout is not retried.
@@ -123,37 +124,25 @@ class SlackNotifier(Notifier):
     # -- rendering ------------------------------------------------------------------------
 
     def render(self, context: MessageContext) -> list[dict[str, Any]]:
-        """The Slack payloads (``text`` + ``blocks``) that ``send`` would post, in order."""
-        template = render.load(SLACK, "slack-alert.mrkdwn.j2", self._template)
-        run, alerts = context["run"], context["alerts"]
-        compact = len(alerts) > self.config.compact_over
-        texts = [
-            clip_mrkdwn(
-                render.render(template, run=run, alert=alert, compact=compact).strip(),
-                SECTION_MAX,
-            )
-            or "—"
-            for alert in alerts
-        ]
-        sections = pack(texts) if compact else texts
-        if run.get("omitted"):
-            sections.append(
-                f"… and {plural(run['omitted'], 'more alert')}, not listed here: run "
-                "`cbsalert alerts` on the cbsalert host to see them all."
-            )
-        parts = split([section(text) for text in sections], intro(run, "(99/99)"))
-        payloads = []
-        for number, blocks in enumerate(parts, start=1):
-            part = f"({number}/{len(parts)})" if len(parts) > 1 else ""
-            head = intro(run, part)
-            fallback = headline(run, part, emoji=False)
-            if len(alerts) == 1 and not run.get("omitted"):  # not one listed of many
-                alert = alerts[0]
-                summary = escape_mrkdwn(clip(alert["summary"], 300))
-                login = escape_mrkdwn(clip(alert["login"], 100))
-                fallback += f": {login}: {summary}"
-            payloads.append({"text": fallback, "blocks": head + blocks})
-        return payloads
+        """The Slack payloads (``text`` + ``blocks``) that ``send`` would post, in order:
+        one, unless even the most compact form does not fit (``slack_layout``)."""
+        template = render.load(SLACK, "slack-entry.mrkdwn.j2", self._template)
+        message = digest.message(context)
+        run = message["run"]
+        # A user's template that never names `entry` was written for the per-alert layout
+        # (`slack-alert.mrkdwn.j2`, `alert`): an entry is then its alerts' texts in turn.
+        per_alert = self._template is not None and "entry" not in render.variables(template)
+
+        def entry_text(entry: Mapping[str, Any], compact: bool) -> str:
+            if per_alert:
+                texts = [
+                    render.render(template, run=run, alert=alert, compact=compact).strip()
+                    for alert in entry["alerts"]
+                ]
+                return "\n".join(t for t in texts if t) or "—"
+            return render.render(template, run=run, entry=entry, compact=compact).strip() or "—"
+
+        return slack_layout.payloads(message, entry_text, self.config.compact_over)
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cbsalert.labels import clip, oneline
+from cbsalert.labels import clip, oneline, short_day
 from cbsalert.render import Flavour
+from cbsalert.rules import what_happened
 from cbsalert.safetext import strip_controls
 
 VALUE_MAX = 300
@@ -80,7 +81,8 @@ def _finalize(value: object) -> object:
     return escape_mrkdwn(clip(oneline(value), VALUE_MAX))
 
 
-def _bold(value: object) -> Mrkdwn:
+def bold(value: object) -> Mrkdwn:
+    """Data in bold, escaped (the ``bold`` filter)."""
     text = escape_mrkdwn(clip(value, VALUE_MAX))
     # Slack drops a closing `*` that follows punctuation unless a word boundary is forced.
     guard = "" if text[-1:].isalnum() else "\u200b"
@@ -88,8 +90,51 @@ def _bold(value: object) -> Mrkdwn:
 
 
 def _icon(alert: dict[str, Any]) -> Mrkdwn:
+    """The severity's emoji of an alert or an entry (a tick once resolved)."""
     key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
     return Mrkdwn(ICONS.get(key, ":grey_question:"))
 
 
-SLACK = Flavour("slack", _finalize, filters=(("bold", _bold), ("icon", _icon)))
+def _link(value: object, url: object = None) -> Mrkdwn:
+    """``value`` in bold, as a link to ``url`` when that is an http(s) URL (a CBS console
+    page): Slack's ``<url|text>``, with the URL's ``|``, ``<`` and ``>`` made inert so that
+    a hostile URL cannot end the link early or open another."""
+    text = bold(value)
+    if not isinstance(url, str) or not re.match(r"https?://[^\s]+$", url, re.IGNORECASE):
+        return text
+    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return Mrkdwn(f"<{safe}|{text}>")
+
+
+def _badge(alert: dict[str, Any]) -> Mrkdwn:
+    """``:red_circle: *Critical*``: the severity as an emoji and a word, because a colour
+    alone says nothing to a colour-blind reader, nor on a lock screen."""
+    resolved = alert.get("state") == "resolved"
+    word = "Resolved" if resolved else escape_mrkdwn(str(alert.get("severity"))).capitalize()
+    return Mrkdwn(f"{_icon(alert)} *{word}*")
+
+
+def _what(alert: dict[str, Any]) -> str:
+    """What an alert says happened, in the summary's words (``failed``, ``did not run``)."""
+    return what_happened(str(alert.get("kind")))
+
+
+def _shortday(value: object) -> str:
+    """``Thu 26 Nov`` for a day (or the day of an ISO time); empty for none."""
+    if not value:
+        return ""
+    return short_day(str(value)[:10])
+
+
+SLACK = Flavour(
+    "slack",
+    _finalize,
+    filters=(
+        ("bold", bold),
+        ("icon", _icon),
+        ("link", _link),
+        ("badge", _badge),
+        ("what", _what),
+        ("shortday", _shortday),
+    ),
+)
