@@ -16,6 +16,9 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from tests.hostile import HostileCbs
 
+# The real-browser fixtures (`browser`, `page_at`) for the tests that look at messages.
+pytest_plugins = ["tests.browser"]
+
 SYS_PASSWORD = "Sys-S3cret-pw!"
 
 # Many tests start cbsalert in a process of its own (and pytest-xdist starts its workers):

@@ -19,6 +19,7 @@ import asyncio
 import copy
 import functools
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,10 @@ def _run(world: SimData, state_dir: Path, now: datetime) -> dict[str, MessageCon
         ]
         config = config.model_copy(update={"rules": rules})
         recorders = {name: _Recorder(name) for name in config.notifiers}
-        asyncio.run(run_once(config, now=now, notifiers=dict(recorders)))
+        # In a thread of its own: the caller may have an event loop running (Playwright's
+        # synchronous API keeps one), and asyncio.run refuses to start inside another.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, run_once(config, now=now, notifiers=dict(recorders))).result()
     return {name: r.contexts[-1] for name, r in recorders.items() if r.contexts}
 
 

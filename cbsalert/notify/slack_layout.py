@@ -145,7 +145,10 @@ def context_text(run: Mapping[str, Any], entries: Sequence[Entry]) -> str:
         bits.append(f"CBS {escape_mrkdwn(_name(run['server']))}")
     bits.append(f"checked {format_time(run['generated_at'], run['timezone'])}")
     states = Counter(str(e["state"]) for e in entries)
-    bits += [state_count(s, states[s]) for s in STATE_LABELS if states.get(s)]
+    counted = [state_count(s, states[s]) for s in STATE_LABELS if states.get(s)]
+    if counted and ((run.get("summary") or {}).get("left_out") or {}).get("entries"):
+        counted[0] = "listed: " + counted[0]  # the headline counts them all
+    bits += counted
     if run.get("test"):
         bits.insert(0, "*Test message* with sample alerts: nothing needs doing")
     return " · ".join(bits)
