@@ -26,6 +26,7 @@ from cbsalert.notify.testmsg import sample_context
 ZONE = "Europe/Amsterdam"
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(ZONE))
 TOKEN = "xoxb-1234-S3cretT0ken"
+BIG = 2000  # entries more than one Slack message holds even as a list of names (3 parts)
 
 
 @pytest.fixture
@@ -80,8 +81,7 @@ def test_webhook_delivers_the_headline_a_summary_and_one_section_per_entry(sink:
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
     assert failed.startswith("*example-user* · Example Owner\n*Documents (daily)\u200b*")
     assert ":red_circle: *Critical* · new — Backup of 'Documents (daily)' failed" in failed
-    assert "Job ran 2026-11-22 22:15\u201323:40 CET · BS_STOP_BY_SYSTEM_ERROR" in failed
-    assert "12 errors · 3 warnings" in failed
+    assert "Job ran 2026-11-22 22:15\u201323:40 CET · 12 errors · 3 warnings" in failed
     [resolved] = [t for t in texts if "Finance" in t]
     assert resolved.startswith(":white_check_mark: *example-office*") and "resolved" in resolved
 
@@ -228,7 +228,7 @@ def test_secrets_never_reach_errors_or_logs(fault: Any, caplog: pytest.LogCaptur
 def test_a_digest_too_big_for_one_message_is_split_and_each_part_says_so_in_words(
     sink: SlackSink,
 ) -> None:
-    webhook(sink).send(context_with(600))  # no max_alerts: more than one message can hold
+    webhook(sink).send(context_with(BIG))  # no max_alerts: more than one message can hold
 
     payloads = sink.messages
     assert len(payloads) == 3
@@ -237,15 +237,15 @@ def test_a_digest_too_big_for_one_message_is_split_and_each_part_says_so_in_word
         assert blockkit.problems(payload) == []
         assert payload["text"].endswith(f" · part {number} of 3")
         assert payload["blocks"][0]["text"]["text"].endswith(f" · part {number} of 3*")
-        seen += re.findall(r"user-\d{3}", "\n".join(sections(payload)[1:]))
-    assert sorted(set(seen)) == [f"user-{i:03d}" for i in range(600)]
+        seen += re.findall(r"user-\d{3,4}", "\n".join(sections(payload)[1:]))
+    assert sorted(set(seen)) == sorted(f"user-{i:03d}" for i in range(BIG))
 
 
 def test_a_failure_after_some_parts_says_how_many_were_sent(sink: SlackSink) -> None:
     sink.fail_next("no_service", after=1)
 
     with pytest.raises(DeliveryError) as caught:
-        webhook(sink).send(context_with(600))
+        webhook(sink).send(context_with(BIG))
 
     assert caught.value.permanent
     assert "1 of 3" in str(caught.value) and "were sent before" in str(caught.value)
@@ -349,7 +349,7 @@ def test_a_digest_over_max_alerts_is_one_message_that_says_what_it_left_out(
 
 
 def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
-    context = context_with(600)
+    context = context_with(BIG)
     first: list[tuple[int, str]] = []
     sink.fail_next("no_service", after=1)
     with pytest.raises(DeliveryError):
@@ -370,7 +370,7 @@ def test_a_retry_resumes_after_the_parts_already_sent(sink: SlackSink) -> None:
 def test_a_retry_that_renders_other_parts_starts_over_rather_than_skip_any(
     sink: SlackSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    context = context_with(600)
+    context = context_with(BIG)
     total = len(webhook(sink).render(context))
 
     # The attempt that sent part 1 rendered other parts (an older cbsalert, say).

@@ -15,8 +15,8 @@ From a message (``digest.message``: the run, the entries, the headline) it lays 
 All of it goes into **one message** whenever Block Kit allows (``slack_blocks``): the
 entries in full while there are at most ``compact_over`` of them and they fit, else one
 line each, else grouped by what happened, new or reminder, and owner (a list of names,
-for the big digests of a first run or an outage). Only when even that does not fit is the
-message split, each part saying "part 1 of 2".
+for the big digests of a first run or an outage: user and set, else the users alone).
+Only when even that does not fit is the message split, each part saying "part 1 of 2".
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ Entry = Mapping[str, Any]
 EntryText = Callable[[Entry, bool], str]
 
 NAME_MAX = 40  # a name in a list of names
+SHORT_NAME = 30  # a user's name in the shortest form
 NAMES_MAX = 1500  # characters of left-out users named before "and N more"
 LINE_MAX = 2500  # a line of names in the grouped form, before it goes on on the next
 
@@ -66,6 +67,7 @@ def payloads(message: Mapping[str, Any], entry_text: EntryText, compact_over: in
         forms.append(lambda: _full(firing, resolved, entry_text, room))
     forms.append(lambda: _lines(firing, resolved, entry_text))
     forms.append(lambda: _grouped(firing, resolved, run))
+    forms.append(lambda: _grouped(firing, resolved, run, short=True))
     for form in forms:
         blocks = [*head, *form(), *tail]
         if fits(blocks):
@@ -73,7 +75,7 @@ def payloads(message: Mapping[str, Any], entry_text: EntryText, compact_over: in
     # The last resort: the grouped form in several messages, each saying which part it is
     # (split with the widest label, so that the real ones fit too).
     widest = "part 99 of 99"
-    body = _grouped(firing, resolved, run)
+    body = _grouped(firing, resolved, run, short=True)
     parts = split(_head(message, widest), _later_head(message, widest), body, tail)
     payloads = []
     for number, blocks in enumerate(parts, start=1):
@@ -179,10 +181,13 @@ def _resolved(resolved: Sequence[Entry], entry_text: EntryText) -> list[Block]:
 
 
 def _grouped(
-    firing: Sequence[Entry], resolved: Sequence[Entry], run: Mapping[str, Any]
-) -> list[Block]:
+    firing: Sequence[Entry], resolved: Sequence[Entry], run: Mapping[str, Any],
+    *, short: bool = False,
+) -> list[Block]:  # fmt: skip
     """The entries as lists of names under what happened, new or reminder, and owner:
-    ``🔴 *failed · new* (40)`` then ``*reseller1* (25): acme-fs (File server D:), …``."""
+    ``🔴 *failed · new* (40)`` then ``*reseller1* (25): acme-fs (File server D:), …``;
+    ``short``: the users alone (one with several sets once, with their number), when even that
+    does not fit."""
     groups: dict[tuple[str, str, str], dict[str, list[str]]] = {}
     for entry in [*firing, *resolved]:
         key = (
@@ -191,7 +196,9 @@ def _grouped(
             str(entry["state"]),
         )
         owner = str(entry.get("owner") or "")
-        groups.setdefault(key, {}).setdefault(owner, []).append(_entry_name(entry, run))
+        login = str(entry["login"])
+        name = escape_mrkdwn(_name(login, SHORT_NAME)) if short else _entry_name(entry, run)
+        groups.setdefault(key, {}).setdefault(owner, []).append(name)
     lines = []
     for (icon, what, state), owners in groups.items():
         count = sum(len(names) for names in owners.values())
@@ -203,8 +210,14 @@ def _grouped(
         for owner, names in sorted(owners.items(), key=lambda o: -len(o[1])):
             label = _name(owner or "no owner")
             lead = f"{bold(label)} ({len(names)}): " if len(owners) > 1 or owner else ""
-            lines += _name_lines(lead, names)
+            lines += _name_lines(lead, _counted(names) if short else names)
     return [section(text) for text in pack(lines)]
+
+
+def _counted(names: Sequence[str]) -> list[str]:
+    """Each name once, in order, with how often it came when more than once."""
+    counts = Counter(names)
+    return [f"{name} \u00d7{counts[name]}" if counts[name] > 1 else name for name in counts]
 
 
 def _name_lines(lead: str, names: Sequence[str]) -> list[str]:
@@ -226,9 +239,9 @@ def _entry_name(entry: Entry, run: Mapping[str, Any]) -> str:
     return escape_mrkdwn(name)
 
 
-def _name(value: object) -> str:
+def _name(value: object, length: int = NAME_MAX) -> str:
     text = " ".join(str(value).split())
-    return text if len(text) <= NAME_MAX else text[: NAME_MAX - 1] + "…"
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 # -- what a limited message left out -----------------------------------------------------------
