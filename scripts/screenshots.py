@@ -25,7 +25,7 @@ def slack_phone(out: Path) -> Path:
     notifier = SlackConfig(webhook_url="https://hooks.slack.com/services/T/B/X").create("ops")
     payloads = notifier.render(demo_contexts()["small"])
     path = out / "slack-phone.png"
-    screenshot(slack_preview.page(payloads), path, full_page=True)
+    screenshot(slack_preview.page(payloads), path, full_page=True, scale=1.5)
     return path
 
 

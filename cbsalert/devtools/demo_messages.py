@@ -9,8 +9,8 @@ README's screenshots look at, so that they show what people get, not a hand-made
   at once (a systemic cause), built from events, listed up to the default ``max_alerts``.
 
 The runs are the real pipeline (``run_once``) against the simulator, with a fixed clock
-(Sunday 29 November 2026, 07:00 in Amsterdam, checking Saturday's backups), each
-notifier's message context captured where it would have been sent.
+(Sunday 29 November 2026, 07:00 in Amsterdam, checking Saturday's backups; ``mixed`` the
+Monday after), each notifier's message context captured where it would have been sent.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _run(world: SimData, state_dir: Path, now: datetime) -> dict[str, MessageCon
     return {name: r.contexts[-1] for name, r in recorders.items() if r.contexts}
 
 
-def _next_day(world: SimData) -> SimData:
+def _next_day(world: SimData, today: date) -> SimData:
     """The demo world a day later: acme-fs's failed set backed up fine, obm's failed, and
     media-agency's stuck job of the day before ended (the CBS lists it: the check that saw
     it running looks for it again)."""
@@ -91,7 +91,7 @@ def _next_day(world: SimData) -> SimData:
             jobs += [j.model_copy(update={"start": "D-2 02:00:00", "end": "D-2 23:10:00"})
                      for j in user.jobs]  # fmt: skip
         users.append(user.model_copy(update={"jobs": jobs}))
-    return world.model_copy(update={"users": users, "today": TODAY})
+    return world.model_copy(update={"users": users, "today": today})
 
 
 @functools.cache
@@ -99,11 +99,9 @@ def _real_runs() -> dict[str, dict[str, MessageContext]]:
     world = demo_data()
     with tempfile.TemporaryDirectory(prefix="cbsalert-demo-messages-") as folder:
         state = Path(folder)
-        _run(world.model_copy(update={"today": TODAY - timedelta(days=1)}), state,
-             MORNING - timedelta(days=1))  # fmt: skip
-        mixed = _run(_next_day(world), state, MORNING)
-    with tempfile.TemporaryDirectory(prefix="cbsalert-demo-messages-") as folder:
-        small = _run(world.model_copy(update={"today": TODAY}), Path(folder), MORNING)
+        small = _run(world.model_copy(update={"today": TODAY}), state, MORNING)
+        day = timedelta(days=1)
+        mixed = _run(_next_day(world, TODAY + day), state, MORNING + day)
     return {"small": small, "mixed": mixed}
 
 

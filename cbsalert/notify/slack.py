@@ -148,8 +148,8 @@ class SlackNotifier(Notifier):
 
     def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         """Post every part of the message, from the first one not sent before. A retry
-        skips parts only when it renders exactly the parts of the earlier attempt (a
-        changed template or ``compact_over`` splits differently): then it starts over."""
+        skips parts only when it renders exactly the parts of the earlier attempt (else,
+        after an upgrade that lays the message out differently, it starts over)."""
         try:
             payloads = self.render(context)
         except render.TemplateError as exc:
