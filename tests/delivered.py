@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +17,32 @@ def logins_in(text: str, logins: Iterable[str] = LOGINS) -> list[str]:
 
 def slack_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
     return [json.dumps(m, ensure_ascii=False) for m in messages]
+
+
+# An alert's line in a Slack entry: ":red_circle: *Critical* · new — Backup of ..." (the
+# state may read "got worse: was warning", "still failing (silenced)", "new · backups of ...").
+_ALERT_LINE = re.compile(
+    r":\w+: \*(?:Critical|Warning|Info)\* · (.+?)(?: \(silenced\))?(?: · backups of [^—]+)? — "
+)
+
+
+def slack_states(messages: Iterable[dict[str, Any]], about: str) -> list[str]:
+    """The state words (``new``, ``still failing``, ``resolved``...) of every alert in the
+    Slack messages whose entry mentions ``about`` (a set's name), in order; the headline
+    and summary blocks are not entries."""
+    out = []
+    for message in messages:
+        for block in message["blocks"][1:]:
+            text = (block.get("text") or {}).get("text", "")
+            if block["type"] != "section" or about not in text:
+                continue
+            for line in text.splitlines():
+                found = _ALERT_LINE.match(line)
+                if found:
+                    out.append(found.group(1))
+                elif line.startswith(":white_check_mark:") and about in line:
+                    out.append("resolved")
+    return out
 
 
 def mail_texts(messages: Iterable[EmailMessage]) -> list[str]:

@@ -15,6 +15,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.metrics import Metrics
 from cbsalert.state import open_store
 from tests.conftest import config_dict
+from tests.delivered import slack_states
 from tests.test_days import check, day, nightly
 
 WARN, FAIL, OK = "BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_SYSTEM_ERROR", "BS_STOP_SUCCESS"
@@ -31,14 +32,8 @@ def config_for(sim: Simulator, slack: SlackSink, tmp_path: Path, *rules: dict[st
 
 
 def said(slack: SlackSink) -> list[str]:
-    """The state words of every Slack alert section about set Docs, in order."""
-    out = []
-    for message in slack.messages:
-        for block in message["blocks"]:
-            text = (block.get("text") or {}).get("text", "")
-            if block["type"] == "section" and "Docs" in text:
-                out.append(text.split("—")[-1].split("\n")[0].strip())
-    return out
+    """The state words of every Slack alert about set Docs, in order."""
+    return slack_states(slack.messages, "Docs")
 
 
 def stored(config: Config) -> list[dict[str, Any]]:

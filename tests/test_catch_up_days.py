@@ -22,6 +22,7 @@ from cbsalert.config import Config, load_config
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
+from cbsalert.labels import short_day
 from cbsalert.metrics import Metrics
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
@@ -97,8 +98,14 @@ def sections(message: dict[str, Any]) -> list[str]:
 
 
 def about(message: dict[str, Any], *words: str) -> str:
-    """The one section of the message that holds every word."""
-    [found] = [text for text in sections(message) if all(w in text for w in words)]
+    """The one entry of the message that holds every word: a section, or one line of the
+    section of resolved entries (one line each)."""
+    entries = [
+        line
+        for text in sections(message)[1:]  # not the headline
+        for line in (text.splitlines() if text.startswith(":white_check_mark:") else [text])
+    ]
+    [found] = [text for text in entries if all(w in text for w in words)]
     return found
 
 
@@ -149,10 +156,10 @@ def test_days_missed_while_the_cbs_was_down_are_checked_and_told_in_one_message(
     # One message covering every day, each alert saying which day it is about.
     assert len(slack.messages) == 2
     message = slack.messages[1]
-    assert "2026-11-17 to 2026-11-19" in json.dumps(message["blocks"][:2])
-    assert "backups of 2026-11-17" in about(message, "Docs", "— new")
-    assert "backups of 2026-11-18" in about(message, "Docs", "— resolved")
-    assert "backups of 2026-11-18" in about(message, "Mail", "— new")
+    assert "backups of Tue 17 Nov to Thu 19 Nov" in message["text"]
+    assert "· new · backups of Tue 17 Nov" in about(message, "Docs", "· new")
+    assert about(message, "Docs", "resolved (").endswith(" · Wed 18 Nov")
+    assert "· new · backups of Wed 18 Nov" in about(message, "Mail", "· new")
     reachable = about(message, "can reach the CBS")
     assert "2026-11-17 and 2026-11-18" in reachable and "checked now" in reachable
     # Within the API-call formula for each day checked: 3 + S x (1 + N x D) per user, for
@@ -191,7 +198,7 @@ def test_a_user_that_could_not_be_checked_is_caught_up_the_next_day(
     ]  # fmt: skip
     message = slack.messages[-1]
     assert len(slack.messages) == 2
-    assert "backups of 2026-11-17" in about(message, "alice", "Docs", "— new")
+    assert "backups of Tue 17 Nov" in about(message, "alice", "Docs", "· new")
     # alice two days, bob one: each user only on the days it is due.
     assert sim.count() - calls == caught.api_calls == 3 * (3 + 2 * 2)
 
@@ -242,7 +249,7 @@ def test_a_long_outage_is_caught_up_only_catch_up_days_back_and_the_rest_is_name
     reachable = about(message, "can reach the CBS")
     assert "2026-11-24 to 2026-11-26" in reachable and "checked now" in reachable
     assert "2026-11-17 to 2026-11-23 were not checked (catch_up_days: 3)" in reachable
-    assert "Not checked: *2026-11-17 to 2026-11-23*" in json.dumps(message["blocks"][:2])
+    assert "not checked: *Tue 17 Nov to Mon 23 Nov*" in json.dumps(message, ensure_ascii=False)
 
 
 def test_days_cbsalert_did_not_run_are_caught_up_and_the_first_run_catches_up_nothing(
@@ -305,8 +312,8 @@ def test_serve_catches_up_as_check_does(
     Service(path, config, Metrics()).run_scheduled(scheduled=False)
 
     [message] = slack.messages
-    assert f"backups of {missed}" in about(message, "Docs", "— new")
-    assert f"{missed} to {yesterday}" in json.dumps(message["blocks"][:2])
+    assert f"backups of {short_day(missed)}" in about(message, "Docs", "· new")
+    assert f"{short_day(missed)} to {short_day(yesterday)}" in message["text"]
 
 
 def test_catching_up_stops_after_deadline_s_and_yesterday_is_checked_anyway(

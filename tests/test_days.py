@@ -14,6 +14,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.state import open_store
 from tests.conftest import config_dict
+from tests.delivered import slack_states
 
 FIRST = date(2026, 11, 16)
 
@@ -46,14 +47,8 @@ def check(config: Config, day: date, *, hours_after: float = 9, dry_run: bool = 
 
 
 def states(slack: SlackSink) -> list[str]:
-    """The state word of every alert section that reached Slack, in order."""
-    out = []
-    for message in slack.messages:
-        for block in message["blocks"]:
-            text = (block.get("text") or {}).get("text", "")
-            if block["type"] == "section" and "Docs" in text:
-                out.append(text.split("—")[-1].split("\n")[0].strip())
-    return out
+    """The state word of every alert about set Docs that reached Slack, in order."""
+    return slack_states(slack.messages, "Docs")
 
 
 def day(n: int) -> date:
@@ -85,7 +80,7 @@ def test_a_reminder_goes_out_when_repeat_interval_passes_and_says_for_how_long(
     assert kinds == [["new"], ["firing"], ["repeat"], ["firing"]]
     assert len(slack.messages) == 2
     assert states(slack) == ["new", "still failing"]
-    assert "(3 days)" in str(slack.messages[1])
+    assert "3 days" in str(slack.messages[1])  # failing for 3 days (or since ..., 3 days)
 
 
 def test_rerunning_the_same_day_says_nothing_and_changes_nothing(

@@ -159,7 +159,7 @@ def test_the_server_alert_is_about_the_server_not_a_user() -> None:
     assert entry.startswith("*CBS backup.example.com*\n:red_circle: *Critical* · new — down")
 
 
-def test_resolved_entries_come_once_after_the_others_one_line_each() -> None:
+def test_resolved_entries_come_once_after_the_others_one_line_each_saying_why() -> None:
     ctx = context([
         event("acme", state="resolved", days=3),
         event("acme", "errors", "error_count", "warning", state="resolved"),
@@ -170,7 +170,8 @@ def test_resolved_entries_come_once_after_the_others_one_line_each() -> None:
 
     assert kinds(payload)[-4:] == ["divider", "section", "divider", "section"]
     assert sections(payload)[-1] == (
-        ":white_check_mark: *acme* · Files — failed, errors · resolved, was failing for 3 days"
+        ":white_check_mark: *acme* · Files — resolved (failed, errors): Backup of 'Files' "
+        "failed. · was failing for 3 days"
     )
 
 

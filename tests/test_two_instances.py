@@ -62,12 +62,13 @@ def pg_database() -> Iterator[str]:
 
 
 def alert_sections(slack: SlackSink) -> list[str]:
-    """The login of every alert section that reached Slack (a duplicate shows twice)."""
+    """The login of every entry that reached Slack (a duplicate shows twice): a section
+    opening with the login in bold (the headline opens with an emoji)."""
     logins = []
     for message in slack.messages:
         for block in message["blocks"]:
             body = (block.get("text") or {}).get("text", "")
-            found = re.match(r":\w+: \*([\w-]+)\*", body) if block["type"] == "section" else None
+            found = re.match(r"\*([\w-]+)\*", body) if block["type"] == "section" else None
             if found:
                 logins.append(found.group(1))
     return logins

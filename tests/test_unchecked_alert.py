@@ -119,7 +119,7 @@ def test_a_user_that_cannot_be_checked_is_announced_once_and_resolved_when_check
     [message] = texts(slack)
     assert "could not check alice" in message and "User 'alice' not found" in message
     assert "1 user not checked" in headline(slack.messages[0])
-    assert ":warning:" in headline(slack.messages[0])  # warning by default
+    assert headline(slack.messages[0]).startswith("*🟠")  # warning by default
 
     second = check(config, 2)
     assert unchecked(second) == [("alice", "firing")]
