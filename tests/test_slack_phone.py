@@ -6,8 +6,12 @@ first screen (844 pixels): the five seconds a person gives a message at 7 a.m.""
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +27,7 @@ from cbsalert.rules import hint
 from tests.browser import PHONE_HEIGHT, PHONE_WIDTH, layout
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+SCRIPTS = Path(__file__).parent.parent / "scripts"
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +85,19 @@ def test_hostile_text_shows_as_text_in_the_page(page_at: Callable[..., Page]) ->
     assert page.locator("script").count() == 0 and page.locator("a").count() == 0
     assert "<b>x</b> click" in page.inner_text(".section")
     assert "<script>alert(1)</script>" in page.inner_text(".notification")
+
+
+@pytest.mark.slow  # a process of its own, and a browser of its own
+def test_the_screenshot_script_writes_the_readmes_picture_of_the_demos_message(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "screenshots.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    png = (tmp_path / "slack-phone.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert width == PHONE_WIDTH * 1.5 and height > PHONE_HEIGHT * 1.5  # the whole message
