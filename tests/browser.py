@@ -2,7 +2,7 @@
 Chromium, started as ``cbsalert.devtools.browser`` says.
 
 Its fixtures are everyone's (``tests/conftest.py`` loads this module as a plugin): the
-session's ``browser``, started on first use, and ``page_at``: ``page_at(390)`` is a page 390
+module's ``browser``, started on first use, and ``page_at``: ``page_at(390)`` is a page 390
 CSS pixels wide and a phone's 844 tall. ``layout(page, needles)`` measures what the tests
 check.
 """
@@ -21,7 +21,10 @@ from cbsalert.devtools.browser import CHROMIUM, FLAGS, PHONE
 PHONE_WIDTH, PHONE_HEIGHT = PHONE
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's synchronous API runs an event loop in this
+# thread while it is started, and every later test of the worker that calls asyncio.run
+# (run_once, the CBS client) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
