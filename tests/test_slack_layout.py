@@ -139,7 +139,8 @@ def test_an_entry_says_since_when_where_and_links_the_console_when_it_knows() ->
     ctx = context([event("acme", state="repeat", days=3, owner="reseller1")])
     alert = ctx["alerts"][0]
     alert.update(first_failed_day="2026-11-26", destination_name="Offsite",
-                 console_url="https://cbs.example.com/users/acme")  # fmt: skip
+                 console_url="https://cbs.example.com/users/acme",
+                 silence_command="cbsalert silence failed acme --set 1 --days 7")  # fmt: skip
 
     entry = sections(render(ctx)[0])[1]
 
@@ -149,6 +150,7 @@ def test_an_entry_says_since_when_where_and_links_the_console_when_it_knows() ->
         ":red_circle: *Critical* · still failing — Backup of 'Files' failed. · failing since "
         "Thu 26 Nov, 3 days",
     ]
+    assert entry.endswith("\nTo silence it: `cbsalert silence failed acme --set 1 --days 7`")
 
 
 def test_the_server_alert_is_about_the_server_not_a_user() -> None:

@@ -106,6 +106,15 @@ def _link(value: object, url: object = None) -> Mrkdwn:
     return Mrkdwn(f"<{safe}|{text}>")
 
 
+def _code(value: object) -> Mrkdwn:
+    """Data as inline code, to be copied as it is (a command line): inside back-ticks Slack
+    formats nothing, so only ``&``, ``<`` and ``>`` are escaped (as entities); a back-tick,
+    which would end the span, becomes a look-alike."""
+    text = strip_controls(oneline(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Mrkdwn("`" + text.replace("`", _MRKDWN_SUBSTITUTES["`"]) + "`")
+
+
 def _badge(alert: dict[str, Any]) -> Mrkdwn:
     """``:red_circle: *Critical*``: the severity as an emoji and a word, because a colour
     alone says nothing to a colour-blind reader, nor on a lock screen."""
@@ -133,6 +142,7 @@ SLACK = Flavour(
         ("bold", bold),
         ("icon", _icon),
         ("link", _link),
+        ("code", _code),
         ("badge", _badge),
         ("what", _what),
         ("shortday", _shortday),
