@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from cbsalert.grid import build_grid
+from cbsalert.grid.html import page
 from cbsalert.grid.model import report_days
 from cbsalert.grid.text import lines
 from cbsalert.jobhistory import HistoryJob, Outcome
@@ -77,3 +78,14 @@ def test_the_text_form_fits_80_columns_for_7_days_and_shows_names_inert() -> Non
 
 def test_no_history_says_how_to_get_it() -> None:
     assert "cbsalert backfill" in "\n".join(lines(build_grid([], DAYS)))
+
+
+def test_the_html_page_escapes_cbs_names_and_links_users() -> None:
+    rows = [job("<script>x</script>", "1", 0, "failed", name="<b>Files</b>", owner="r&d")]
+    rows += [job("zed", "2", 0, "ok", owner="other")]
+    html = page(build_grid(rows, DAYS), title="Backups", generated="now", user_link=True)
+    assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "&lt;b&gt;Files&lt;/b&gt;" in html and "r&amp;d" in html
+    assert 'href="user?login=%3Cscript%3Ex%3C/script%3E"' in html
+    assert 'title="2026-11-28: failed">✗<' in html
+    assert "<th>Owner</th>" in html  # two owners: subtotals shown

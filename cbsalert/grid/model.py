@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from cbsalert.jobhistory import HistoryJob
 from cbsalert.scope import names_any
@@ -93,7 +93,7 @@ class Grid:
     rows: list[GridRow] = field(default_factory=list)
     owners: list[OwnerTotal] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form (``report --format json``): cells as their codes, rates 0 to 1."""
         return {
             "days": [d.isoformat() for d in self.days],
