@@ -26,6 +26,7 @@ from cbsalert.model import (
     Severity,
     UserSnapshot,
 )
+from cbsalert.notjudged import NotJudged
 from cbsalert.scope import names_any
 
 
@@ -93,6 +94,12 @@ class RuleBase(BaseModel):
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
+
+    def assess(self, snap: UserSnapshot, now: datetime) -> tuple[list[Finding], list[NotJudged]]:
+        """``evaluate``'s findings, and the sets the rule could not judge (a kind that
+        compares with history, without enough of it): said in ``check --format json``,
+        never in messages. Default: every finding, nothing skipped."""
+        return self.evaluate(snap, now), []
 
     def history_days(self) -> int:
         """How many backup days before the checked one this rule reads from
