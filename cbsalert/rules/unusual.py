@@ -19,7 +19,7 @@ from cbsalert.jobhistory import HistoryJob
 from cbsalert.labels import data_size, number, run_time, set_label
 from cbsalert.model import AlertEvent, Finding, Severity, UserSnapshot
 from cbsalert.notjudged import NotJudged, Reason
-from cbsalert.rules.history import Found, HistoryRule, as_history, changed_size
+from cbsalert.rules.history import Found, HistoryRule, changed_size
 from cbsalert.rules.jobs import sample_job
 
 MB = 1024 * 1024
@@ -53,7 +53,7 @@ class _JobWindowRule(HistoryRule):
         skipped: list[NotJudged] = []
         for key, results in self.today(snap).items():
             fields = [self.job_fields(snap, r) for r in results]
-            jobs = [as_history(snap, r, f) for r, f in zip(results, fields, strict=True)]
+            jobs = [self.as_history(snap, r, f) for r, f in zip(results, fields, strict=True)]
             values = [self.value(j) for j in jobs]
             base = [v for j in self.past(snap, key) if (v := self.value(j)) is not None]
             base = base[-self.window :]
