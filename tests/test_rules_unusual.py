@@ -50,11 +50,11 @@ def test_the_size_of_the_changes_can_be_the_measure() -> None:
 def test_the_median_is_of_the_last_window_jobs_that_succeeded() -> None:
     # Old huge jobs and failed jobs are not the usual; the last 14 good ones are.
     history = [
-        *daily(10, new=50_000, days_from=19), *daily(14, new=300, days_from=5),
-        *daily(4, new=0, days_from=1, status="BS_STOP_BY_SYSTEM_ERROR", outcome="failed"),
+        *daily(20, new=50_000, days_from=23), *daily(14, new=300, days_from=9),
+        *daily(8, new=0, days_from=1, status="BS_STOP_BY_SYSTEM_ERROR", outcome="failed"),
     ]  # fmt: skip
 
-    found, _ = judge(SPIKE, [today(new=12_000)], history)
+    found, _ = judge(SPIKE, [today(new=12_000)], history, lookback_days=60)
 
     assert [f[0] for f in found] == [True] and "usually ~300 (median of the last 14" in found[0][1]
 

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from cbsalert.jobhistory import HistoryJob
+from cbsalert.jobhistory import HistoryJob, SetKey
 from cbsalert.labels import data_size, number, run_time, set_label
 from cbsalert.model import AlertEvent, Finding, Severity, UserSnapshot
 from cbsalert.notjudged import NotJudged, Reason
@@ -48,6 +48,16 @@ class _JobWindowRule(HistoryRule):
     def summary(self, label: str, job: HistoryJob, usual: float, jobs: int, fired: bool) -> str:
         raise NotImplementedError
 
+    def _baseline(self, snap: UserSnapshot, key: SetKey) -> list[float]:
+        """The known values of the set's last ``window`` succeeded jobs, newest first."""
+        base: list[float] = []
+        for job in reversed(self.past(snap, key)):
+            if (value := self.value(job)) is not None:
+                base.append(value)
+                if len(base) == self.window:
+                    break
+        return base
+
     def assess(self, snap: UserSnapshot, now: datetime) -> Found:
         findings: list[Finding] = []
         skipped: list[NotJudged] = []
@@ -55,8 +65,7 @@ class _JobWindowRule(HistoryRule):
             fields = [self.job_fields(snap, r) for r in results]
             jobs = [self.as_history(snap, r, f) for r, f in zip(results, fields, strict=True)]
             values = [self.value(j) for j in jobs]
-            base = [v for j in self.past(snap, key) if (v := self.value(j)) is not None]
-            base = base[-self.window :]
+            base = self._baseline(snap, key)
             name = fields[-1]["backup_set_name"]
             if len(base) < self.min_history:
                 skipped.append(self.skipped(snap, key, "not_enough_history", len(base), name))
