@@ -57,8 +57,9 @@ class AppliesTo(BaseModel):
 
 class RuleBase(BaseModel):
     """A rule's config, and what its kind does: ``evaluate`` (what a user's day says),
-    ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what to do
-    about an alert), ``samples`` (alerts to show templates with); ``live`` and
+    ``assess`` (that, and what it could not judge), ``history_days`` (how much history it
+    reads), ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what
+    to do about an alert), ``samples`` (alerts to show templates with); ``live`` and
     ``judges_jobs`` say what its evidence is."""
 
     model_config = ConfigDict(extra="forbid")
