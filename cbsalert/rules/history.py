@@ -111,7 +111,6 @@ class NoChangeRule(HistoryRule):
     (an unmounted drive, an emptied selection)."""
 
     kind: Literal["no_change"] = "no_change"
-    # What happened, for a message's summary counts (``RuleBase.what`` on main at merge).
     what: ClassVar[str] = "changed nothing"
     hint: ClassVar[str] = (
         "Check that the set still backs up what it should: the drive or share it reads is "

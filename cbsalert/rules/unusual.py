@@ -90,7 +90,6 @@ class ChangeSpikeRule(_JobWindowRule):
     times the median of the set's last ``window`` jobs, and at least the floor."""
 
     kind: Literal["change_spike"] = "change_spike"
-    # What happened, for a message's summary counts (``RuleBase.what`` on main at merge).
     what: ClassVar[str] = "unusual changes"
     severity: Severity = "warning"
     hint: ClassVar[str] = (
@@ -158,7 +157,6 @@ class DurationRule(_JobWindowRule):
     ``window`` jobs, and at least ``min_minutes`` longer."""
 
     kind: Literal["duration"] = "duration"
-    # What happened, for a message's summary counts (``RuleBase.what`` on main at merge).
     what: ClassVar[str] = "slower than usual"
     severity: Severity = "warning"
     hint: ClassVar[str] = (
