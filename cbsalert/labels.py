@@ -117,6 +117,37 @@ def plural(count: int | str | None, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def number(value: float) -> str:
+    """``12,400``: a count as people read it, rounded to a whole number."""
+    return f"{round(value):,}"
+
+
+_SIZE_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+
+
+def data_size(value: float) -> str:
+    """``1.2 GB``, ``840 MB``, ``512 bytes``: a size in bytes, in units of 1024 as AhsayCBS
+    shows them; three significant figures at most."""
+    size, unit = float(value), 0
+    while size >= 1024 and unit < len(_SIZE_UNITS) - 1:
+        size, unit = size / 1024, unit + 1
+    if unit == 0:
+        return f"{round(size):,} bytes"
+    return f"{size:.3g} {_SIZE_UNITS[unit]}" if size < 1000 else f"{size:,.0f} {_SIZE_UNITS[unit]}"
+
+
+def run_time(seconds: float) -> str:
+    """``5 h 10 min``, ``45 min``, ``30 s``: how long a job ran, to the minute once it is
+    one."""
+    seconds = max(round(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours:,} h {minutes} min" if minutes else f"{hours:,} h"
+
+
 def counts_phrase(counts: Mapping[str, int]) -> str:
     """``2 critical, 1 warning, 1 resolved, 3 users not checked``; ``no alerts`` when there
     is nothing."""

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cbsalert.cli import app
+from cbsalert.config import load_config
 from cbsalert.errors import EXIT_CONFIG
 from cbsalert.yamlconf import SECRET_KEYS
 
@@ -43,3 +44,24 @@ def test_no_secret_in_the_example_has_a_default_even_where_commented_out() -> No
     lines = re.findall(rf"^\s*#?\s*(?:{keys}):.*$", EXAMPLE.read_text(), re.MULTILINE)
     assert len(lines) >= 4  # sys_password, webhook_url, token, password, heartbeat_url
     assert [line for line in lines if ":-" in line] == []
+
+
+def test_the_history_kinds_of_the_example_round_trip_through_validation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+    rules = {r.id: r for r in load_config(EXAMPLE).rules}
+
+    wanted = {
+        "backs-up-nothing": ("no_change", {"days": 3, "window": 30, "min_history": 7}),
+        "mass-changes": ("change_spike", {"ratio": 10, "window": 14, "min_files": 1000,
+                                          "measure": "files", "min_size_mb": 1024}),
+        "slow-backup": ("duration", {"ratio": 3, "min_minutes": 30, "window": 14}),
+    }  # fmt: skip
+    for rule_id, (kind, fields) in wanted.items():
+        rule = rules[rule_id]
+        assert rule.kind == kind
+        assert {k: getattr(rule, k) for k in fields} == fields
+        assert type(rule).model_validate(rule.model_dump()) == rule

@@ -72,3 +72,28 @@ def test_a_runs_summary_counts_each_state_in_the_one_set_of_words() -> None:
 
     assert "alerts: 1 new, 1 reminder, 0 still firing, 0 resolved" in summary_line(run)
     assert labels.state_count("repeat", 0) == "0 reminders"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0, "0"), (999, "999"), (12_400, "12,400"), (299.5, "300")]
+)
+def test_a_number_reads_with_thousands_separators(value: float, text: str) -> None:
+    assert labels.number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(512, "512 bytes"), (1536, "1.5 KB"), (1_288_490_188, "1.2 GB"), (48 * 1024**3, "48 GB"),
+     (1023 * 1024**2, "1,023 MB"), (5 * 1024**4, "5 TB")],
+)  # fmt: skip
+def test_a_size_reads_in_units_of_1024(value: int, text: str) -> None:
+    assert labels.data_size(value) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (59.4, "59 s"), (90, "2 min"), (2700, "45 min"), (3600, "1 h"),
+     (18_600, "5 h 10 min"), (3599.7, "1 h")],
+)  # fmt: skip
+def test_a_run_time_reads_in_hours_and_minutes(seconds: float, text: str) -> None:
+    assert labels.run_time(seconds) == text

@@ -56,7 +56,7 @@ def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) ->
     assert mail.rcpt_tos == ["oncall@example.com", "backup-team@example.com", "boss@example.com"]
     message = mail.message
     assert message["Subject"] == (
-        "[cbsalert] 4 critical, 4 warnings, 1 info, 1 resolved — backups 2026-11-22"
+        "[cbsalert] 5 critical, 6 warnings, 1 info, 2 resolved — backups 2026-11-22"
     )
     assert message["To"] == "oncall@example.com, backup-team@example.com"
     assert message["Cc"] == "boss@example.com"
@@ -201,7 +201,7 @@ def test_user_templates_replace_the_bodies_and_subject(smtp: SmtpSink, tmp_path:
     assert message["Subject"] == "Backups 2026-11-22 (ignored newline)"
     text, html = parts(message)
     assert text.startswith("(cbs): Check that the CBS is up")
-    assert html.strip() == "<p>10 alerts</p>"
+    assert html.strip() == "<p>14 alerts</p>"
 
 
 def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
@@ -231,4 +231,4 @@ def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(smtp: Smtp
     assert f"… and {omitted} more alerts</strong>, not listed here" in html
     assert "<code>cbsalert alerts</code>" in html
     assert text.count("What to do:") == 3
-    assert "4 critical, 4 warnings, 1 info, 1 resolved" in mail.message["Subject"]
+    assert "5 critical, 6 warnings, 1 info, 2 resolved" in mail.message["Subject"]

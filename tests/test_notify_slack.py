@@ -71,11 +71,11 @@ def test_webhook_delivers_header_sections_and_fallback_text(sink: SlackSink) -> 
     [payload] = sink.messages
     header = payload["blocks"][0]
     assert header["type"] == "header"
-    assert "4 critical, 4 warnings, 1 info, 1 resolved" in header["text"]["text"]
+    assert "5 critical, 6 warnings, 1 info, 2 resolved" in header["text"]["text"]
     assert "backups of 2026-11-22" in header["text"]["text"]
-    assert payload["text"].startswith("cbsalert — 4 critical")
+    assert payload["text"].startswith("cbsalert — 5 critical")
     texts = sections(payload)
-    assert len(texts) == 10
+    assert len(texts) == 14
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
     assert "*example-user*" in failed and "*Documents (daily)\u200b*" in failed
     assert "Job 2026-11-22-22-15-00 ran 2026-11-22 22:15\u201323:40 CET" in failed
@@ -256,7 +256,7 @@ def test_hostile_data_is_escaped_and_cannot_format_the_message(sink: SlackSink) 
     webhook(sink).send(sample_context(NOW, ZONE, hostile=True))
 
     texts = [t for p in sink.messages for t in sections(p)]
-    hostile = next(t for t in texts if "channel" in t and "forged" in t and ".pst" in t)
+    hostile = "\n".join(t for t in texts if "channel" in t and "forged" in t and ".pst" in t)
     assert "<" not in hostile and ">" not in hostile.replace("&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
     assert "&lt;!channel&gt; &amp; \uff20here" in hostile  # a look-alike @: no mention

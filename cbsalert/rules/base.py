@@ -26,6 +26,7 @@ from cbsalert.model import (
     Severity,
     UserSnapshot,
 )
+from cbsalert.notjudged import NotJudged
 from cbsalert.scope import names_any
 
 
@@ -56,8 +57,9 @@ class AppliesTo(BaseModel):
 
 class RuleBase(BaseModel):
     """A rule's config, and what its kind does: ``evaluate`` (what a user's day says),
-    ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what to do
-    about an alert), ``samples`` (alerts to show templates with); ``live`` and
+    ``assess`` (that, and what it could not judge), ``history_days`` (how much history it
+    reads), ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what
+    to do about an alert), ``samples`` (alerts to show templates with); ``live`` and
     ``judges_jobs`` say what its evidence is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -96,6 +98,12 @@ class RuleBase(BaseModel):
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
+
+    def assess(self, snap: UserSnapshot, now: datetime) -> tuple[list[Finding], list[NotJudged]]:
+        """``evaluate``'s findings, and the sets the rule could not judge (a kind that
+        compares with history, without enough of it): said in ``check --format json``,
+        never in messages. Default: every finding, nothing skipped."""
+        return self.evaluate(snap, now), []
 
     def history_days(self) -> int:
         """How many backup days before the checked one this rule reads from

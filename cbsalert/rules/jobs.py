@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.jobhistory import SetKey
 from cbsalert.labels import set_label
 from cbsalert.model import AlertEvent, Finding, JobResult, UserSnapshot
 from cbsalert.rules.base import RuleBase, StatusRule
@@ -16,7 +17,7 @@ from cbsalert.rules.base import RuleBase, StatusRule
 RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
 
 
-def _sample_job(evening: datetime) -> dict[str, Any]:
+def sample_job(evening: datetime) -> dict[str, Any]:
     """The ids and start of a sample job that started at ``evening``."""
     return {
         "backup_set_id": "1700000000001", "destination_id": "-1700000000002",
@@ -24,11 +25,12 @@ def _sample_job(evening: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _latest_finished(
+def finished_by_set(
     snap: UserSnapshot, rule: RuleBase, in_progress: frozenset[str]
-) -> list[JobResult]:
-    """Per (set, destination), the last job that has finished: it decides the day."""
-    groups: dict[tuple[str, str | None], list[JobResult]] = defaultdict(list)
+) -> dict[SetKey, list[JobResult]]:
+    """Per (set, destination), in key order, the jobs of the day the rule applies to that
+    have finished, oldest first."""
+    groups: dict[SetKey, list[JobResult]] = defaultdict(list)
     for result in snap.jobs:
         report = result.report
         # A job with an end time is finished whatever its status says; an empty status
@@ -38,10 +40,19 @@ def _latest_finished(
         if not rule.applies(snap.login, result.job.backup_set_id, result.job.backup_set_name):
             continue
         groups[(result.job.backup_set_id, result.destination_id)].append(result)
-    return [max(group, key=_start_key) for _, group in sorted(groups.items(), key=_group_key)]
+    return {
+        key: sorted(group, key=_start_key) for key, group in sorted(groups.items(), key=_group_key)
+    }
 
 
-def _group_key(item: tuple[tuple[str, str | None], list[JobResult]]) -> tuple[str, str]:
+def _latest_finished(
+    snap: UserSnapshot, rule: RuleBase, in_progress: frozenset[str]
+) -> list[JobResult]:
+    """Per (set, destination), the last job that has finished: it decides the day."""
+    return [group[-1] for group in finished_by_set(snap, rule, in_progress).values()]
+
+
+def _group_key(item: tuple[SetKey, list[JobResult]]) -> tuple[str, str]:
     return item[0][0], item[0][1] or ""
 
 
@@ -67,7 +78,7 @@ class BackupStatusRule(StatusRule):
 
     @classmethod
     def samples(cls, evening: datetime) -> list[AlertEvent]:
-        job = _sample_job(evening)
+        job = sample_job(evening)
         return [
             cls.sample(
                 evening, "new", "critical",
@@ -145,7 +156,7 @@ class ErrorCountRule(_CountRule):
                 evening, "escalated", "warning",
                 "Backup of 'Projects' logged 4 errors (more than 0).", previous="info", days=2,
                 login="example-office", backup_set_name="Projects", status="BS_STOP_SUCCESS",
-                errors=4, warnings=0, end_time=evening + timedelta(hours=3), **_sample_job(evening),
+                errors=4, warnings=0, end_time=evening + timedelta(hours=3), **sample_job(evening),
             ),
         ]  # fmt: skip
 
@@ -171,7 +182,7 @@ class WarningCountRule(_CountRule):
                 "Backup of 'Photos' logged 2 warnings (more than 0).", days=2,
                 login="example-office", backup_set_name="Photos",
                 status="BS_STOP_SUCCESS_WITH_WARNING", errors=0, warnings=2,
-                end_time=evening + timedelta(minutes=20), **_sample_job(evening),
+                end_time=evening + timedelta(minutes=20), **sample_job(evening),
             ),
         ]  # fmt: skip
 
@@ -196,7 +207,7 @@ class LongRunningRule(RuleBase):
                 evening, "new", "warning",
                 "Backup of 'VM images' still running after 9.5 h (limit 8 h) (1200 of 5000 files).",
                 login="example-server", backup_set_name="VM images", status="",
-                **_sample_job(evening),
+                **sample_job(evening),
             ),
         ]  # fmt: skip
 
