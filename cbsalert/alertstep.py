@@ -44,7 +44,9 @@ def next_step(
         if snap.state != "firing":
             return Step()
         if not finding.firing:  # older good news: still reported as firing, as stored
-            finding = snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
+            stored = snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
+            # The store keeps no destination name; this run's evidence has it.
+            finding = replace(stored, destination_name=finding.destination_name)
         return Step(event=alert_event(finding, "firing", snap, silenced))
     if finding.firing:
         return _fire(finding, snap, rule, silenced, now)

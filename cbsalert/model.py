@@ -32,12 +32,14 @@ def worse(severity: str, than: str) -> bool:
 
 @dataclass(frozen=True)
 class JobResult:
-    """One backup job as seen on one destination (``destination_id`` ``None`` when unknown)."""
+    """One backup job as seen on one destination (``destination_id`` ``None`` when unknown;
+    ``destination_name`` the name GetBackupSet gave it, ``None`` when it gave none)."""
 
     job: BackupJob
     destination_id: str | None
     report: JobReport | None
     progress: JobProgress | None = None
+    destination_name: str | None = None
 
 
 @dataclass
@@ -116,6 +118,9 @@ class Finding:
     backup_set_id: str | None = None
     backup_set_name: str | None = None
     destination_id: str | None = None
+    # Shown, never part of the key: a renamed destination is the same alert. Not stored with
+    # the alert either (no column): a message about the stored alert alone shows the id.
+    destination_name: str | None = None
     job_id: str | None = None
     status: str | None = None
     start_time: datetime | None = None
@@ -145,6 +150,7 @@ class Finding:
             "backup_set_id": self.backup_set_id,
             "backup_set_name": self.backup_set_name,
             "destination_id": self.destination_id,
+            "destination_name": self.destination_name,
             "job_id": self.job_id,
             "status": self.status,
             "start_time": self.start_time.isoformat() if self.start_time else None,

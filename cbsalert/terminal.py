@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cbsalert.errors import CbsalertError
-from cbsalert.labels import format_time, set_label
+from cbsalert.labels import format_time, set_label, severity_badge
 from cbsalert.safetext import escape_controls
 
 
@@ -129,7 +129,11 @@ def stored_alerts_table(rows: Iterable[Mapping[str, Any]], title: str, zone: str
     table = record_table(title, "State", "Alert")
     for row in rows:
         firing = row["state"] == "firing"
-        head = lines(text(row["state"], "red" if firing else "green"), row.get("severity"))
+        severity = row.get("severity")
+        head = lines(
+            text(row["state"], "red" if firing else "green"),
+            severity_badge(severity, emoji=False) if severity else None,
+        )
         when = [f"since {local_time(row.get('since'), zone)}"]
         if row.get("last_seen"):
             when.append(f"last seen {row['last_seen']}")

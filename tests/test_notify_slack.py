@@ -78,10 +78,11 @@ def test_webhook_delivers_header_sections_and_fallback_text(sink: SlackSink) -> 
     assert len(texts) == 14
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
     assert "*example-user*" in failed and "*Documents (daily)\u200b*" in failed
-    assert "Job 2026-11-22-22-15-00 ran 2026-11-22 22:15\u201323:40 CET" in failed
-    assert "12 errors · 3 warnings" in failed
+    assert "The job ran 2026-11-22 22:15\u201323:40 CET" in failed
+    assert "12 errors · 3 warnings · destination Offsite S3" in failed
+    assert failed.startswith("\U0001f534 Critical *example-user*")
     resolved = next(t for t in texts if "Finance" in t)
-    assert resolved.startswith(":white_check_mark:") and "resolved" in resolved
+    assert resolved.startswith("\u2705 Resolved") and "resolved" in resolved
 
 
 def test_web_api_posts_to_the_channel_with_the_bearer_token(sink: SlackSink) -> None:

@@ -153,9 +153,12 @@ def test_every_status_kind_climbs_the_same_ladder(
 ) -> None:
     what = "Restore from" if kind == "restore_status" else "Backup of"
     assert _judge(kind, ok) == [(False, "critical", f"{what} 'Documents' succeeded.")]
-    assert _judge(kind, warning) == [(True, "warning", f"{what} 'Documents' ended with {warning}.")]
+    assert _judge(kind, warning) == [
+        (True, "warning", f"{what} 'Documents' completed with warnings ({warning}).")
+    ]
+    # A status cbsalert has no words for is shown as itself, and fails: never success.
     assert _judge(kind, unknown) == [
-        (True, "critical", f"{what} 'Documents' failed with {unknown}.")
+        (True, "critical", f"{what} 'Documents' failed with status {unknown}.")
     ]
 
 

@@ -67,7 +67,9 @@ def alert_sections(slack: SlackSink) -> list[str]:
     for message in slack.messages:
         for block in message["blocks"]:
             body = (block.get("text") or {}).get("text", "")
-            found = re.match(r":\w+: \*([\w-]+)\*", body) if block["type"] == "section" else None
+            found = (
+                re.match(r"\S+ [A-Z]\w+ \*([\w-]+)\*", body) if block["type"] == "section" else None
+            )
             if found:
                 logins.append(found.group(1))
     return logins

@@ -11,18 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cbsalert.labels import clip, oneline
+from cbsalert.labels import SEVERITY_EMOJI, UNKNOWN_SEVERITY_EMOJI, clip, oneline, severity_key
 from cbsalert.render import Flavour
 from cbsalert.safetext import strip_controls
 
 VALUE_MAX = 300
-
-ICONS: dict[str, str] = {
-    "critical": ":red_circle:",
-    "warning": ":large_orange_circle:",
-    "info": ":large_blue_circle:",
-    "resolved": ":white_check_mark:",
-}
 
 
 class Mrkdwn(str):
@@ -88,8 +81,9 @@ def _bold(value: object) -> Mrkdwn:
 
 
 def _icon(alert: dict[str, Any]) -> Mrkdwn:
-    key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
-    return Mrkdwn(ICONS.get(key, ":grey_question:"))
+    """The severity's emoji alone (``labels.SEVERITY_EMOJI``); ``badge`` adds the word, which
+    colour-blind readers need: the circles differ only in colour."""
+    return Mrkdwn(SEVERITY_EMOJI.get(severity_key(alert), UNKNOWN_SEVERITY_EMOJI))
 
 
 SLACK = Flavour("slack", _finalize, filters=(("bold", _bold), ("icon", _icon)))

@@ -59,6 +59,7 @@ def _hostile(event: AlertEvent) -> AlertEvent:
         summary=HOSTILE_SUMMARY,
         backup_set_name=HOSTILE_NAME if f.backup_set_id or f.backup_set_name else None,
         job_id=LONG if f.job_id is not None else None,
+        destination_name=HOSTILE_NAME if f.destination_name is not None else None,
         status=f"{f.status}<i>ERR</i>" if f.status is not None else None,
         errors=UNKNOWN if f.errors is not None else None,
         warnings=10**9 if f.warnings is not None else None,

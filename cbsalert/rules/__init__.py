@@ -103,11 +103,13 @@ RESOLVED_HINT = "Nothing to do: this is fixed."
 
 
 def hint(alert: Mapping[str, object]) -> str:
-    """What to do about an alert (a message's context row): its kind's hint, or none once
-    it is resolved; the templates' ``hint`` filter."""
+    """What to do about an alert (a message's context row): its kind's hint for it
+    (``RuleBase.hint_for``: a status such as a full quota has its own), or none once it is
+    resolved; the templates' ``hint`` filter."""
     if alert.get("state") == "resolved":
         return RESOLVED_HINT
-    return KIND_HINTS.get(str(alert.get("kind")), DEFAULT_HINT)
+    kind = ALL_KINDS.get(str(alert.get("kind")))
+    return kind.hint_for(alert) if kind is not None else DEFAULT_HINT
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:

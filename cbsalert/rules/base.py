@@ -10,11 +10,13 @@ resolves anything).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from cbsalert.cbswords import status_sentence
 from cbsalert.labels import set_label
 from cbsalert.model import (
     UNKNOWN,
@@ -85,6 +87,15 @@ class RuleBase(BaseModel):
     # What happened, in two or three words, as a message's summary counts it ("failed",
     # "did not run", "restore failed"). Every kind says it.
     what: ClassVar[str]
+    # What to do instead when the alert's job or restore ended with one of these statuses
+    # (status -> hint): a cause with a remedy of its own, such as a full quota.
+    status_hints: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def hint_for(cls, alert: Mapping[str, Any]) -> str:
+        """What to do about one firing alert of the kind (a message's context row): the hint
+        of its status when it has one (``status_hints``), else the kind's ``hint``."""
+        return cls.status_hints.get(str(alert.get("status") or ""), cls.hint)
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
@@ -172,6 +183,7 @@ class RuleBase(BaseModel):
             "backup_set_name": result.job.backup_set_name
             or snap.expected_sets.get(result.job.backup_set_id),
             "destination_id": result.destination_id,
+            "destination_name": result.destination_name,
             "job_id": result.job.id,
             "status": report.status if report else None,
             "start_time": snap.aware((report and report.start_time) or result.job.start_time),
@@ -202,11 +214,11 @@ class StatusRule(RuleBase):
         status = fields["status"]
         label = set_label(fields, quote=True)
         if status in self.ok_statuses:
-            return self.finding(snap, False, f"{what} {label} succeeded.", **fields)
+            summary = status_sentence(what, label, status, "ok")
+            return self.finding(snap, False, summary, **fields)
         warning = status in self.warning_statuses
         severity: Severity = "warning" if warning else self.severity
-        verb = "ended with" if warning else "failed with"
-        summary = f"{what} {label} {verb} {status or 'an empty status'}."
+        summary = status_sentence(what, label, status, "warning" if warning else "failed")
         return self.finding(snap, True, summary, **{**fields, "severity": severity})
 
 
