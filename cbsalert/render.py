@@ -41,9 +41,12 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from cbsalert.labels import (
+    backups_phrase,
     clip,
     counts_phrase,
+    day_label,
     days_phrase,
+    failing_phrase,
     format_time,
     oneline,
     plural,
@@ -137,6 +140,9 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         plural=plural,
         colors=_colors,
         state_label=state_label,
+        failing=failing_phrase,
+        daylabel=day_label,
+        backups=backups_phrase,
     )
     env.filters.update(dict(flavour.filters))
     env.globals.update(hints=KIND_HINTS, default_hint=DEFAULT_HINT, resolved_hint=RESOLVED_HINT)

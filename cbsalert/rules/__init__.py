@@ -44,8 +44,8 @@ __all__ = [
     "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo",
     "BackupStatusRule", "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule",
     "MissingBackupRule", "RestoreStatusRule", "RuleBase", "UserUncheckedRule",
-    "WarningCountRule", "Weekday", "evaluate", "hint", "meta_rule", "parse_duration",
-    "unchecked_rule",
+    "WarningCountRule", "Weekday", "about_server", "evaluate", "hint", "meta_rule",
+    "parse_duration", "unchecked_rule",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -93,6 +93,13 @@ def hint(alert: Mapping[str, object]) -> str:
     if alert.get("state") == "resolved":
         return RESOLVED_HINT
     return KIND_HINTS.get(str(alert.get("kind")), DEFAULT_HINT)
+
+
+def about_server(alert: Mapping[str, object]) -> bool:
+    """Whether an alert (a message's context row) is about the CBS itself, not a user: its
+    kind says so (``RuleBase.about_server``); an unknown kind is about a user."""
+    kind = ALL_KINDS.get(str(alert.get("kind")))
+    return kind is not None and kind.about_server
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:
