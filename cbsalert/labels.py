@@ -42,18 +42,11 @@ def days_phrase(days: Iterable[date | str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def short_day(day: date | str) -> str:
-    """``Sat 28 Nov``: a backup day as a person reads it in a notification (the weekday says
-    more than the year). English names whatever the machine's locale."""
-    d = day if isinstance(day, date) else date.fromisoformat(day)
-    return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]}"
-
-
 def short_days(days: Iterable[date | str]) -> str:
     """``Sat 28 Nov``, ``Thu 26 Nov to Sat 28 Nov``, ``Mon 23 Nov and Wed 25 Nov``: the days
-    of ``days_phrase``, each as ``short_day`` says it."""
+    of ``days_phrase``, each as ``day_label`` says it."""
     phrase = days_phrase(days)
-    return re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: short_day(m.group()), phrase)
+    return re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: day_label(m.group()), phrase)
 
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -234,6 +227,35 @@ def job_facts(alert: Mapping[str, Any], alerts: Iterable[Mapping[str, Any]] = ()
     return " · ".join(p for p in parts if p)
 
 
+def day_label(day: date | str) -> str:
+    """``Thu 26 Nov``: a backup day as a person says it (English, whatever the locale)."""
+    d = day if isinstance(day, date) else date.fromisoformat(day)
+    return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]}"
+
+
+def failing_phrase(alert: Mapping[str, Any], *, capital: bool = False) -> str:
+    """How long an alert has been (or was) failing, in backup days, from its
+    ``first_failed_day`` and ``days_failing``:
+
+    * firing: ``failing since Thu 26 Nov, 3 days`` (one day: ``failing since Thu 26 Nov``);
+    * resolved: ``was failing for 3 days, since Thu 26 Nov`` (one day: ``was failing on
+      Thu 26 Nov``);
+    * empty when the alert does not say (a message queued by an older cbsalert).
+
+    ``capital`` starts it with a capital letter, for a line of its own."""
+    first, days = alert.get("first_failed_day"), alert.get("days_failing")
+    if not first or not isinstance(days, int) or days < 1:
+        return ""
+    since = day_label(first)
+    if alert.get("state") == "resolved" and days == 1:
+        text = f"was failing on {since}"
+    elif alert.get("state") == "resolved":
+        text = f"was failing for {days} days, since {since}"
+    else:
+        text = f"failing since {since}" + ("" if days == 1 else f", {days} days")
+    return text[:1].upper() + text[1:] if capital else text
+
+
 # -- counts ----------------------------------------------------------------------------------
 
 
@@ -299,6 +321,15 @@ def run_days(run: Mapping[str, Any]) -> str:
     """The days a message's run checked: ``2026-11-22``, ``2026-11-20 to 2026-11-22``.
     ``get``: a message stored by an older cbsalert has only ``date``."""
     return days_phrase(run.get("days") or [run["date"]])
+
+
+def backups_phrase(run: Mapping[str, Any]) -> str:
+    """What a message's run checked: ``backups of 2026-11-22`` (``run_days``), or ``no
+    backup checked`` when it could not use the CBS (``backups_checked`` false), so a message
+    about an outage never names a day as checked. ``get``: older messages lack the key."""
+    if run.get("backups_checked", True) is False:
+        return "no backup checked"
+    return f"backups of {run_days(run)}"
 
 
 # -- times -----------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ Count = int | Literal["unknown"] | None
 Severity = Literal["critical", "warning", "info"]
 AlertState = Literal["new", "escalated", "unsilenced", "repeat", "firing", "resolved"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+# Why the CBS could not be used (``outage.outage_cause``): the system user was refused
+# (``login``), nothing answered in time or at all (``reach``), something answered with
+# errors (``answers``). The meta-alert says which.
+OutageCause = Literal["login", "reach", "answers"]
 
 
 def worse(severity: str, than: str) -> bool:
@@ -173,6 +177,11 @@ class AlertEvent:
     ``previous_severity`` is the severity people last heard, when it differs from the
     alert's now (an escalation, or a reminder after it eased). ``notify`` is empty for
     events nobody hears about.
+
+    ``first_failed_day`` is the backup day of the evidence that started the episode (the
+    stored ``since_day``), ``days_failing`` the days from it to the latest failing one, both
+    ends counted (also once resolved: how long it was failing); ``since`` is when the check
+    that noticed it ran, which after a catch-up or a late check is days later.
     """
 
     finding: Finding
@@ -182,6 +191,7 @@ class AlertEvent:
     silenced: bool = False
     notify: tuple[str, ...] = ()
     previous_severity: Severity | None = None
+    first_failed_day: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = self.finding.to_dict()
@@ -189,5 +199,8 @@ class AlertEvent:
         data["previous_severity"] = self.previous_severity
         data["since"] = self.since.isoformat() if self.since else None
         data["days_failing"] = self.days_failing
+        data["first_failed_day"] = (
+            self.first_failed_day.isoformat() if self.first_failed_day else None
+        )
         data["silenced"] = self.silenced
         return data

@@ -45,10 +45,13 @@ from markupsafe import Markup, escape
 from cbsalert.cbswords import modes_phrase, status_phrase
 from cbsalert.labels import (
     alert_badge,
+    backups_phrase,
     clip,
     counts_phrase,
+    day_label,
     days_phrase,
     destination_label,
+    failing_phrase,
     format_time,
     job_counts,
     job_facts,
@@ -192,6 +195,9 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         job_label=_job_label,
         facts=_facts,
         summary=_summary,
+        failing=failing_phrase,
+        daylabel=day_label,
+        backups=backups_phrase,
     )
     env.filters.update(dict(flavour.filters))
     env.globals.update(hints=KIND_HINTS, default_hint=DEFAULT_HINT, resolved_hint=RESOLVED_HINT)

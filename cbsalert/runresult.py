@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Literal, get_args
 
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
-from cbsalert.model import AlertEvent, AlertState, CheckError
+from cbsalert.model import AlertEvent, AlertState, CheckError, OutageCause
 from cbsalert.notjudged import NotJudgedTally
 
 Outcome = Literal["ok", "partial", "cbs_unreachable", "error"]
@@ -52,6 +52,7 @@ class RunResult:
     errors: list[CheckError] = field(default_factory=list)
     fatal: str | None = None
     fatal_reason: str | None = None
+    fatal_cause: OutageCause = "reach"  # with ``fatal``: what the CBS did (the meta-alert's words)
     skipped: str | None = None  # set when another instance had already done this run
     deliveries_sent: int = 0
     deliveries_failed: int = 0

@@ -153,7 +153,7 @@ def test_days_missed_while_the_cbs_was_down_are_checked_and_told_in_one_message(
     assert "backups of 2026-11-17" in about(message, "Docs", "— new")
     assert "backups of 2026-11-18" in about(message, "Docs", "— resolved")
     assert "backups of 2026-11-18" in about(message, "Mail", "— new")
-    reachable = about(message, "can reach the CBS")
+    reachable = about(message, "can check the backups on CBS")
     assert "2026-11-17 and 2026-11-18" in reachable and "checked now" in reachable
     # Within the API-call formula for each day checked: 3 + S x (1 + N x D) per user, for
     # S = 2 sets that ran, N = 1 job each, D = 1 destination.
@@ -215,7 +215,7 @@ def test_catch_up_days_0_checks_yesterday_only_and_says_which_days_went_unchecke
         ("failed", "Mail", "new", str(day(3))),
     ]  # Docs failed on day 1 only, which nobody checked
     assert sim.count() - calls == back.api_calls == 3 + 2 * 2
-    reachable = about(slack.messages[-1], "can reach the CBS")
+    reachable = about(slack.messages[-1], "can check the backups on CBS")
     assert "2026-11-17 and 2026-11-18 were not checked (catch_up_days: 0)" in reachable
 
 
@@ -239,7 +239,7 @@ def test_a_long_outage_is_caught_up_only_catch_up_days_back_and_the_rest_is_name
         ("failed", "Mail", "resolved", str(day(10))),
     ]
     message = slack.messages[-1]
-    reachable = about(message, "can reach the CBS")
+    reachable = about(message, "can check the backups on CBS")
     assert "2026-11-24 to 2026-11-26" in reachable and "checked now" in reachable
     assert "2026-11-17 to 2026-11-23 were not checked (catch_up_days: 3)" in reachable
     assert "Not checked: *2026-11-17 to 2026-11-23*" in json.dumps(message["blocks"][:2])

@@ -277,3 +277,39 @@ def test_the_html_summary_shows_the_status_constant_small_and_data_as_text() -> 
     assert '(<code style="font-size:11px;color:#59636e;">BS_STOP_BY_SYSTEM_ERROR</code>)' in html
     hostile = {"summary": "failed with status <i>X</i>.", "status": "<i>X</i>"}
     assert "<i>" not in env.from_string("{{ a|summary }}").render(a=hostile)
+
+
+# -- since when it fails (issue 17.1) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "days", "phrase"),
+    [
+        ("repeat", 3, "failing since Thu 26 Nov, 3 days"),
+        ("new", 1, "failing since Thu 26 Nov"),
+        ("resolved", 3, "was failing for 3 days, since Thu 26 Nov"),
+        ("resolved", 1, "was failing on Thu 26 Nov"),
+    ],
+)
+def test_how_long_an_alert_fails_is_said_in_backup_days_from_its_first(
+    state: str, days: int, phrase: str
+) -> None:
+    alert = {"state": state, "first_failed_day": "2026-11-26", "days_failing": days}
+    assert labels.failing_phrase(alert) == phrase
+    assert labels.failing_phrase(alert, capital=True) == phrase[0].upper() + phrase[1:]
+    shown = render.environment(render.TEXT).from_string("{{ a|failing(capital=true) }}")
+    assert shown.render(a=alert) == phrase[0].upper() + phrase[1:]
+
+
+def test_an_alert_from_an_older_cbsalert_says_nothing_about_since_when() -> None:
+    assert labels.failing_phrase({"state": "repeat", "since": "x", "days_failing": 3}) == ""
+
+
+def test_a_day_reads_the_same_in_every_locale() -> None:
+    assert labels.day_label(date(2026, 11, 26)) == labels.day_label("2026-11-26") == "Thu 26 Nov"
+
+
+def test_a_run_that_checked_no_backup_does_not_name_a_day() -> None:
+    run = {"date": "2026-12-02", "days": ["2026-12-02"]}
+    assert labels.backups_phrase(run) == "backups of 2026-12-02"
+    assert labels.backups_phrase({**run, "backups_checked": False}) == "no backup checked"

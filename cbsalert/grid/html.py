@@ -14,7 +14,7 @@ from typing import Any
 from cbsalert import render
 from cbsalert.grid.model import CELL_WORDS, Grid, rate_text
 from cbsalert.grid.text import SYMBOLS
-from cbsalert.labels import short_day
+from cbsalert.labels import day_label
 
 TEMPLATE = "grid.html.j2"
 
@@ -46,5 +46,5 @@ def page(
 
 def _days(grid: Grid) -> Sequence[dict[str, Any]]:
     return [
-        {"iso": d.isoformat(), "day": d.day, "weekday": short_day(d).split()[0]} for d in grid.days
+        {"iso": d.isoformat(), "day": d.day, "weekday": day_label(d).split()[0]} for d in grid.days
     ]

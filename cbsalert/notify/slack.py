@@ -151,7 +151,8 @@ class SlackNotifier(Notifier):
                 alert = alerts[0]
                 summary = escape_mrkdwn(clip(alert["summary"], 300))
                 login = escape_mrkdwn(clip(alert["login"], 100))
-                fallback += f": {login}: {summary}"
+                # The meta-alert's summary names the server; its login is a placeholder.
+                fallback += f": {summary}" if alert.get("about_server") else f": {login}: {summary}"
             payloads.append({"text": fallback, "blocks": head + blocks})
         return payloads
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cbsalert.labels import counts_phrase, days_phrase, format_time, run_days, state_count
-from cbsalert.notify.slack_text import escape_mrkdwn
+from cbsalert.labels import backups_phrase, counts_phrase, days_phrase, format_time, state_count
+from cbsalert.notify.slack_text import escape_mrkdwn, link
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -28,14 +28,19 @@ def headline(run: dict[str, Any], part: str, *, emoji: bool = True) -> str:
     else:
         icon = ":white_check_mark:"
     test = "TEST — " if run.get("test") else ""
-    text = f"{test}cbsalert — {counts_phrase(counts)} · backups of {run_days(run)}"
+    text = f"{test}cbsalert — {counts_phrase(counts)} · {backups_phrase(run)}"
     text = f"{text} {part}".rstrip()
     return f"{icon if not test else ':test_tube:'} {text}" if emoji else text
 
 
 def intro(run: dict[str, Any], part: str) -> list[dict[str, Any]]:
     counts = run["counts"]
-    bits = [f"Backups of *{run_days(run)}*"]
+    scope = escape_mrkdwn(backups_phrase(run))
+    bits = [scope[:1].upper() + scope[1:]]
+    if run.get("server"):  # a message queued by an older cbsalert has no server
+        name = escape_mrkdwn(run["server"])
+        url = run.get("console_url")
+        bits.insert(0, f"CBS *{link(url, run['server'])}*" if url else f"CBS *{name}*")
     if run.get("days_not_checked"):
         bits.append(f"Not checked: *{days_phrase(run['days_not_checked'])}*")
     bits.append(f"times in {escape_mrkdwn(run['timezone'])}")

@@ -80,10 +80,26 @@ def _bold(value: object) -> Mrkdwn:
     return Mrkdwn(f"*{text}{guard}*")
 
 
+def _code(value: object) -> Mrkdwn:
+    """Data as inline code, to be copied as it is (a command line): inside back-ticks Slack
+    formats nothing, so only ``&``, ``<`` and ``>`` are escaped (as entities, which Slack
+    shows as the characters); a back-tick, which would end the span, becomes a look-alike."""
+    text = strip_controls(oneline(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Mrkdwn("`" + text.replace("`", _MRKDWN_SUBSTITUTES["`"]) + "`")
+
+
+def link(url: str, text: str) -> Mrkdwn:
+    """``<url|text>``: ``text`` escaped as data; in ``url`` the characters that would end
+    the link (``|``, ``>``) are percent-encoded and ``&``, ``<`` written as entities."""
+    target = url.replace("|", "%7C").replace(">", "%3E").replace("&", "&amp;").replace("<", "%3C")
+    return Mrkdwn(f"<{target}|{escape_mrkdwn(text)}>")
+
+
 def _icon(alert: dict[str, Any]) -> Mrkdwn:
     """The severity's emoji alone (``labels.SEVERITY_EMOJI``); ``badge`` adds the word, which
     colour-blind readers need: the circles differ only in colour."""
     return Mrkdwn(SEVERITY_EMOJI.get(severity_key(alert), UNKNOWN_SEVERITY_EMOJI))
 
 
-SLACK = Flavour("slack", _finalize, filters=(("bold", _bold), ("icon", _icon)))
+SLACK = Flavour("slack", _finalize, filters=(("bold", _bold), ("icon", _icon), ("code", _code)))

@@ -48,7 +48,7 @@ __all__ = [
     "BackupStatusRule", "CbsUnreachableRule", "ChangeSpikeRule", "Duration", "DurationRule",
     "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "NoChangeRule", "NotJudged",
     "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
-    "assess", "evaluate", "hint", "meta_rule", "parse_duration", "unchecked_rule",
+    "about_server", "assess", "evaluate", "hint", "meta_rule", "parse_duration", "unchecked_rule",
     "what_happened",
 ]  # fmt: skip
 
@@ -110,6 +110,13 @@ def hint(alert: Mapping[str, object]) -> str:
         return RESOLVED_HINT
     kind = ALL_KINDS.get(str(alert.get("kind")))
     return kind.hint_for(alert) if kind is not None else DEFAULT_HINT
+
+
+def about_server(alert: Mapping[str, object]) -> bool:
+    """Whether an alert (a message's context row) is about the CBS itself, not a user: its
+    kind says so (``RuleBase.about_server``); an unknown kind is about a user."""
+    kind = ALL_KINDS.get(str(alert.get("kind")))
+    return kind is not None and kind.about_server
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:

@@ -97,6 +97,10 @@ class RuleBase(BaseModel):
         of its status when it has one (``status_hints``), else the kind's ``hint``."""
         return cls.status_hints.get(str(alert.get("status") or ""), cls.hint)
 
+    # An alert about the CBS itself, not about a user or backup set (the meta-alert):
+    # messages name the server instead (the context's ``about_server``).
+    about_server: ClassVar[bool] = False
+
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
         if scope is None:
@@ -230,6 +234,9 @@ def sample_event(
     days: int | None = None,
     previous: Severity | None = None,
 ) -> AlertEvent:
-    """A sample finding as the event a message shows, failing since ``days`` evenings."""
-    since = evening - timedelta(days=days - 1) if days else None
-    return AlertEvent(finding, state, since=since, days_failing=days, previous_severity=previous)
+    """The event a real run makes of a sample finding in ``state``, failing for ``days``
+    backup days, after people heard ``previous`` (``cbsalert.samplerun.replay``: the real
+    reconciliation, so the samples count days as real messages do)."""
+    from cbsalert.samplerun import replay  # it reconciles, and reconciliation asks the rules
+
+    return replay(finding, state, evening, days=days, previous=previous)

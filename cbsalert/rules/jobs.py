@@ -101,7 +101,7 @@ class BackupStatusRule(StatusRule):
                 end_time=evening + timedelta(minutes=85), **job,
             ),
             cls.sample(
-                evening, "resolved", "critical", "Backup of 'Finance' succeeded.",
+                evening, "resolved", "critical", "Backup of 'Finance' succeeded.", days=3,
                 login="example-office", backup_set_name="Finance", status="BS_STOP_SUCCESS",
                 errors=0, warnings=0, end_time=evening + timedelta(minutes=40), **job,
             ),
