@@ -28,7 +28,8 @@ from cbsalert.devtools import faults
 from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact, redact_url
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import MessageContext, Notifier, Parts, build_context
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, build_context
+from cbsalert.notify.context import server_name
 from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
 from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
 from cbsalert.state import HeldLock, PlanDeliveries, StateStore, holder_id, open_store
@@ -50,21 +51,39 @@ def plan_messages(
     days: Sequence[date] = (),
     not_checked: Sequence[date] = (),
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
-    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
-    one message at a time, as the state store writes them. Every message's header says how
-    many watched users were ``unchecked`` in this run, which ``days`` it checked and which
-    missed days it did ``not_checked``."""
+    """Route events to notifiers (a rule's ``notify``; ``_hears``) and group them (digest or
+    per alert); one message at a time, as the state store writes them. Every message's
+    header says how many watched users were ``unchecked`` in this run, which ``days`` it
+    checked and which missed days it did ``not_checked``."""
+    server = server_name(config.cbs.url)
+    routes = {r.id: r.notify for r in (*config.rules, meta_rule(config), unchecked_rule(config))}
     for name, notifier in config.notifiers.items():
-        mine = [e for e in events if name in e.notify]
+        mine = [e for e in events if _hears(e, name, notifier, routes)]
         if not mine:
             continue
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
             context = build_context(
-                day, config.timezone, group, now, limit=notifier.max_alerts,
-                unchecked=unchecked, days=days, not_checked=not_checked,
+                day, config.timezone, group, now, limit=notifier.message_limit(),
+                unchecked=unchecked, days=days, not_checked=not_checked, server=server,
             )  # fmt: skip
             yield name, context, [e.finding.key for e in group]
+
+
+def _hears(
+    event: AlertEvent, name: str, notifier: NotifierConfig, routes: Mapping[str, Sequence[str]]
+) -> bool:
+    """Whether notifier ``name`` gets ``event``: what people are told (the event's
+    ``notify``), and for a kind that ``wants_all_firing`` also every alert still firing
+    unheard, of a rule routed to it, unless silenced."""
+    if name in event.notify:
+        return True
+    return (
+        notifier.wants_all_firing
+        and event.state == "firing"
+        and not event.silenced
+        and name in routes.get(event.finding.rule, ())
+    )
 
 
 async def run_once(

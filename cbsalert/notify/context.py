@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from cbsalert.model import SEVERITY_ORDER, AlertEvent
 
@@ -29,6 +30,7 @@ def build_context(
     unchecked: int = 0,
     days: Sequence[date] = (),
     not_checked: Sequence[date] = (),
+    server: str = "",
 ) -> MessageContext:
     """The data every template sees; documented in the README ("Template context").
 
@@ -38,7 +40,8 @@ def build_context(
     run, told in every message's header whether or not their alerts are in this message).
     ``days`` are the days the run checked (``day`` the newest; several when it caught up
     missed days: each alert's ``date`` then says which one it is about), ``not_checked``
-    the missed days it gave up.
+    the missed days it gave up. ``server`` names the CBS (``server_name``), for providers
+    that want the source of an event (PagerDuty's ``source``, an Alertmanager label).
     """
     alerts = sorted(
         (e.to_dict() for e in events),
@@ -60,6 +63,7 @@ def build_context(
             "days": [d.isoformat() for d in days or [day]],
             "days_not_checked": [d.isoformat() for d in not_checked],
             "timezone": timezone,
+            "server": server,
             "generated_at": now.isoformat(),
             "test": test,
             "omitted": max(0, len(alerts) - limit) if limit is not None else 0,
@@ -78,3 +82,10 @@ def build_context(
         },
         "alerts": alerts[:limit],
     }
+
+
+def server_name(url: str) -> str:
+    """The CBS as a message names it: the host (and port) of ``cbs.url``, never its
+    ``user:password@`` or path."""
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2] or url

@@ -31,6 +31,8 @@ import httpx
 from cbsalert.errors import DeliveryError, redact, redact_url
 from cbsalert.labels import clip, oneline
 
+JSON = "application/json"
+
 # The secrets of the post_json running in this context (the URL among them), for _Redact.
 _POSTING: ContextVar[list[str] | None] = ContextVar("cbsalert_posting", default=None)
 
@@ -110,9 +112,50 @@ def post_json(
     sleep: Callable[[float], None] = time.sleep,
 ) -> httpx.Response:
     """POST ``body`` as JSON to ``url``; ``what`` starts every error message (``slack ops:
-    webhook``). Raises ``DeliveryError`` as the module docstring says."""
+    webhook``). ``bytes`` are posted as they are, as JSON (a body that is signed must be
+    the exact bytes signed). Raises ``DeliveryError`` as the module docstring says."""
+    if isinstance(body, bytes):
+        sent: dict[str, Any] = {"content": body, "headers": {"Content-Type": JSON}}
+    else:
+        sent = {"json": body}
+    return _request(
+        "POST", url, sent, what=what, timeout_s=timeout_s, secrets=secrets, headers=headers,
+        retries=retries, budget=budget, sleep=sleep,
+    )  # fmt: skip
+
+
+def get(
+    url: str,
+    *,
+    what: str,
+    timeout_s: float,
+    secrets: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """GET ``url`` once (a readiness check for ``cbsalert doctor``, which must answer
+    soon): the 2xx response, or ``DeliveryError`` as ``post_json`` raises it."""
+    return _request(
+        "GET", url, {}, what=what, timeout_s=timeout_s, secrets=secrets, headers=headers,
+        retries=Retries(errors=0, rate_limits=0), budget=None, sleep=time.sleep,
+    )  # fmt: skip
+
+
+def _request(
+    method: str,
+    url: str,
+    sent: Mapping[str, Any],
+    *,
+    what: str,
+    timeout_s: float,
+    secrets: Iterable[str],
+    headers: Mapping[str, str] | None,
+    retries: Retries,
+    budget: RateLimitBudget | None,
+    sleep: Callable[[float], None],
+) -> httpx.Response:
     secrets = list(secrets)
     budget = budget if budget is not None else RateLimitBudget()
+    doing, verb = ("posting to", "post to") if method == "POST" else ("asking", "ask")
 
     def fail(message: str, *, permanent: bool = False) -> DeliveryError:
         return DeliveryError(redact_url(redact(message, secrets)), permanent=permanent)
@@ -123,19 +166,17 @@ def post_json(
         with httpx.Client(timeout=timeout_s, headers=headers) as client:
             while True:
                 try:
-                    response = client.post(url, json=body)
+                    response = client.request(method, url, **sent)
                 except httpx.TimeoutException:
-                    raise fail(
-                        f"{what}: timed out after {timeout_s:g} s, posting to {url}"
-                    ) from None
+                    raise fail(f"{what}: timed out after {timeout_s:g} s, {doing} {url}") from None
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                    raise fail(f"{what}: cannot post to {url}: {exc}", permanent=True) from None
+                    raise fail(f"{what}: cannot {verb} {url}: {exc}", permanent=True) from None
                 except httpx.TransportError as exc:  # refused, reset, closed without an answer
                     if errors < retries.errors:
                         sleep(_backoff(retries, errors))
                         errors += 1
                         continue
-                    raise fail(f"{what}: {exc or type(exc).__name__}, posting to {url}") from None
+                    raise fail(f"{what}: {exc or type(exc).__name__}, {doing} {url}") from None
                 status = response.status_code
                 if 200 <= status < 300:
                     return response

@@ -10,11 +10,13 @@ Adding a kind: its settings model here with one row in ``NOTIFIER_KINDS``, its
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from cbsalert.configpath import ConfigPath
+from cbsalert.configsections import check_http_url
 from cbsalert.notify.base import Notifier, NotifierConfig
 
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -71,4 +73,48 @@ class EmailConfig(NotifierConfig):
         return EmailNotifier(name, self)
 
 
-NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = {"slack": SlackConfig, "email": EmailConfig}
+def _secret_url(value: SecretStr) -> SecretStr:
+    check_http_url(value.get_secret_value())
+    return value
+
+
+def _headers(value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    """Extra HTTP headers: a name is an RFC 9110 token, a value one line of text."""
+    for name, secret in value.items():
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"{name!r} is not a header name")
+        if not _HEADER_VALUE.fullmatch(secret.get_secret_value()):
+            raise ValueError(f"the value of header {name!r} is not one line of text")
+    return value
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+SecretUrl = Annotated[SecretStr, AfterValidator(_secret_url)]
+# Values are secrets (an Authorization header, an API key), redacted as any other.
+Headers = Annotated[dict[str, SecretStr], AfterValidator(_headers)]
+
+
+class WebhookConfig(NotifierConfig):
+    type: Literal["webhook"] = "webhook"
+    uses_template: ClassVar[bool] = False  # body_template: it renders JSON, not text
+    url: SecretUrl  # the path or query of a webhook's URL is often its token
+    headers: Headers = Field(default_factory=dict)
+    secret: SecretStr | None = None  # HMAC-SHA256 key: X-Cbsalert-Signature: sha256=<hex>
+    body_template: ConfigPath | None = None  # a Jinja file rendering the JSON body
+
+    def secret_values(self) -> list[str]:
+        values = [self.url, self.secret, *self.headers.values()]
+        return [s.get_secret_value() for s in values if s is not None]
+
+    def create(self, name: str) -> Notifier:
+        from cbsalert.notify.webhook import WebhookNotifier  # here: see the docstring
+
+        return WebhookNotifier(name, self)
+
+
+NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = {
+    "slack": SlackConfig,
+    "email": EmailConfig,
+    "webhook": WebhookConfig,
+}

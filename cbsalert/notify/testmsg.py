@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from cbsalert import render
 from cbsalert.errors import ConfigError
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
-from cbsalert.notify.context import MessageContext, build_context
+from cbsalert.notify.context import MessageContext, build_context, server_name
 from cbsalert.rules import ALL_KINDS
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ HOSTILE_LOGIN = "<!channel> & @here *bold*"
 HOSTILE_NAME = "C:\\Users\\Ann\\Documents\\*.pst <b>bold</b> & *star* _under_ ~strike~ `tick`"
 HOSTILE_SUMMARY = "Backup failed.\nSubject: forged\n<script>alert(1)</script> <!channel> & <@U123>"
 LONG = "x" * 10_000
+SAMPLE_SERVER = "cbs.example.com"
 
 
 def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
@@ -67,17 +68,24 @@ def _hostile(event: AlertEvent) -> AlertEvent:
 
 
 def sample_context(
-    now: datetime, timezone: str = "UTC", *, test: bool = False, hostile: bool = False
+    now: datetime,
+    timezone: str = "UTC",
+    *,
+    test: bool = False,
+    hostile: bool = False,
+    server: str = SAMPLE_SERVER,
 ) -> MessageContext:
-    """Realistic sample alerts (``hostile=True`` adds the nasty ones) as a message context."""
+    """Realistic sample alerts (``hostile=True`` adds the nasty ones) as a message context,
+    about the CBS ``server``."""
     zone = ZoneInfo(timezone)
     events = _events(now, zone, hostile)
     day = events[0].finding.day
     # The hostile samples also say that two watched users could not be checked.
     unchecked = 2 if hostile else 0
     return build_context(
-        day, timezone, events, now.astimezone(zone), test=test, unchecked=unchecked
-    )
+        day, timezone, events, now.astimezone(zone), test=test, unchecked=unchecked,
+        server=server,
+    )  # fmt: skip
 
 
 def _contexts(now: datetime, timezone: str) -> dict[str, MessageContext]:
@@ -144,6 +152,7 @@ def send_test(config: Config, name: str, now: datetime) -> None:
         raise ConfigError(f"no notifier named {name!r} (known: {known})")
     notifier = config.notifiers[name].create(name)
     try:
-        notifier.send(sample_context(now, config.timezone, test=True))
+        server = server_name(config.cbs.url)
+        notifier.send(sample_context(now, config.timezone, test=True, server=server))
     finally:
         notifier.close()
