@@ -54,6 +54,7 @@ EXAMPLE_SECRETS = {
     "WEBHOOK_URL": "https://hooks.example.com/cbsalert/t0k3n",
     "WEBHOOK_SECRET": "Hm4c-S3cret-for-the-example",
     "WEBHOOK_AUTHORIZATION": "Bearer ex4mple-t0ken",
+    "PAGERDUTY_ROUTING_KEY": "R0ut1ngK3yOfTh3Ex4mpl3000000000a",
 }
 
 

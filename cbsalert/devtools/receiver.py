@@ -46,7 +46,7 @@ class JsonReceiver(LoopbackServer):
     def __init__(self, judge: Judge, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.judge = judge
         self.requests: list[Received] = []
-        self._faults: list[tuple[int, dict[str, str]]] = []
+        self._faults: list[tuple[int, dict[str, str]] | None] = []
         self._lock = threading.Lock()
         super().__init__(self._handler_class(), host, port)
 
@@ -56,11 +56,14 @@ class JsonReceiver(LoopbackServer):
         with self._lock:
             return [r.payload for r in self.requests if r.ok]
 
-    def fail_next(self, status: int, count: int = 1, *, retry_after: int | None = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (and a Retry-After)."""
+    def fail_next(
+        self, status: int, count: int = 1, *, after: int = 0, retry_after: int | None = None
+    ) -> None:
+        """Answer ``count`` requests with ``status`` (and a Retry-After), after letting
+        ``after`` ones be judged as usual."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         with self._lock:
-            self._faults.extend([(status, headers)] * count)
+            self._faults.extend([None] * after + [(status, headers)] * count)
 
     def _answer(self, request: Received) -> tuple[int, bytes, str, dict[str, str]]:
         with self._lock:

@@ -31,6 +31,12 @@ class Parts:
     key: str | None = None
     record: Callable[[int, str], None] | None = None
 
+    def first_unsent(self, key: str) -> int:
+        """Where a send whose parts now have the fingerprint ``key`` starts: after the
+        parts sent before when they are the same parts, else at the first (a repeat is
+        better than a loss)."""
+        return self.sent if self.key == key else 0
+
 
 @dataclass(frozen=True)
 class Probe:

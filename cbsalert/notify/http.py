@@ -65,6 +65,7 @@ class Retries:
     rate_limits: int = 3  # 429s waited for
     max_wait_s: float = 60.0  # a longer Retry-After fails the post (transient) instead
     backoff_s: float = 0.3  # first wait after an error; doubled each time, plus a tenth
+    unstated_wait_s: float = 1.0  # the wait after a 429 without a Retry-After
 
 
 @dataclass
@@ -74,9 +75,9 @@ class RateLimitBudget:
     left_s: float = 90.0
 
 
-def retry_after(headers: Mapping[str, Any]) -> float | None:
-    """Seconds a 429's Retry-After asks for: 1 when absent, None for an HTTP date or
-    garbage (do not guess)."""
+def retry_after(headers: Mapping[str, Any], unstated: float = 1.0) -> float | None:
+    """Seconds a 429's Retry-After asks for: ``unstated`` when absent, None for an HTTP
+    date or garbage (do not guess)."""
     for key, value in headers.items():
         if key.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
@@ -84,7 +85,7 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
                 return max(float(raw), 0.0)
             except (TypeError, ValueError):
                 return None
-    return 1.0
+    return unstated
 
 
 def rate_limit_wait(
@@ -92,7 +93,7 @@ def rate_limit_wait(
 ) -> float | None:
     """How long to wait before asking again after a 429, taken from ``budget``; None when
     the wait is beyond the caps: then the 429 stands."""
-    wait = retry_after(headers)
+    wait = retry_after(headers, retries.unstated_wait_s)
     if wait is None or wait > retries.max_wait_s or wait > budget.left_s:
         return None
     budget.left_s -= wait

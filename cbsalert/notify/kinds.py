@@ -113,8 +113,45 @@ class WebhookConfig(NotifierConfig):
         return WebhookNotifier(name, self)
 
 
+def _base_url(value: str) -> str:
+    return check_http_url(value).rstrip("/")
+
+
+BaseUrl = Annotated[str, AfterValidator(_base_url)]  # paths are appended to it
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
+class PagerDutyConfig(NotifierConfig):
+    """One Events API v2 event per alert, so every alert of a message is sent: no
+    ``max_alerts`` (a digest's limit would leave incidents unopened)."""
+
+    type: Literal["pagerduty"] = "pagerduty"
+    uses_template: ClassVar[bool] = False
+    routing_key: SecretStr = Field(min_length=1)  # an Events API v2 integration's key
+    base_url: BaseUrl = "https://events.pagerduty.com"  # EU: https://events.eu.pagerduty.com
+    console_url: HttpUrl | None = None  # linked from every incident: the CBS's web console
+
+    @model_validator(mode="after")
+    def _every_alert(self) -> PagerDutyConfig:
+        if "max_alerts" in self.model_fields_set:
+            raise ValueError("max_alerts does not apply: pagerduty sends one event per alert")
+        return self
+
+    def message_limit(self) -> int | None:
+        return None
+
+    def secret_values(self) -> list[str]:
+        return [self.routing_key.get_secret_value()]
+
+    def create(self, name: str) -> Notifier:
+        from cbsalert.notify.pagerduty import PagerDutyNotifier  # here: see the docstring
+
+        return PagerDutyNotifier(name, self)
+
+
 NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = {
     "slack": SlackConfig,
     "email": EmailConfig,
     "webhook": WebhookConfig,
+    "pagerduty": PagerDutyConfig,
 }
