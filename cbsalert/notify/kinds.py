@@ -11,13 +11,16 @@ Adding a kind: its settings model here with one row in ``NOTIFIER_KINDS``, its
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from cbsalert.configpath import ConfigPath
 from cbsalert.configsections import check_http_url
 from cbsalert.notify.base import Notifier, NotifierConfig
+from cbsalert.rules import Duration, format_duration
 
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
@@ -149,9 +152,57 @@ class PagerDutyConfig(NotifierConfig):
         return PagerDutyNotifier(name, self)
 
 
+def _secret_base_url(value: SecretStr) -> SecretStr:
+    return SecretStr(check_http_url(value.get_secret_value()).rstrip("/"))
+
+
+class AlertmanagerConfig(NotifierConfig):
+    """Every firing alert is posted each run (``wants_all_firing``) with an ``endsAt``
+    ``ends_after`` later, so it stays firing in Alertmanager until the next run posts it
+    again; no ``max_alerts`` (an alert left out would end there)."""
+
+    type: Literal["alertmanager"] = "alertmanager"
+    uses_template: ClassVar[bool] = False
+    wants_all_firing: ClassVar[bool] = True
+    # A URL may carry a password (https://user:pw@am.example.com): kept secret.
+    url: Annotated[SecretStr, AfterValidator(_secret_base_url)]
+    headers: Headers = Field(default_factory=dict)
+    ends_after: Duration = timedelta(days=2)
+
+    @model_validator(mode="after")
+    def _every_alert(self) -> AlertmanagerConfig:
+        if "max_alerts" in self.model_fields_set:
+            raise ValueError("max_alerts does not apply: alertmanager is told every alert")
+        return self
+
+    def message_limit(self) -> int | None:
+        return None
+
+    def schedule_problem(self, longest_gap: timedelta) -> str | None:
+        if self.ends_after > longest_gap:
+            return None
+        return (
+            f"ends_after ({format_duration(self.ends_after)}) must be longer than the longest "
+            f"time between two runs of `schedule` ({format_duration(longest_gap)}), or "
+            "Alertmanager ends a firing alert before the next run posts it again: set "
+            f"ends_after: {format_duration(2 * longest_gap)}"
+        )
+
+    def secret_values(self) -> list[str]:
+        # The URL's password only: its host and path are no secret, and are worth showing.
+        password = urlsplit(self.url.get_secret_value()).password
+        return [p for p in (password, *(s.get_secret_value() for s in self.headers.values())) if p]
+
+    def create(self, name: str) -> Notifier:
+        from cbsalert.notify.alertmanager import AlertmanagerNotifier  # here: see the docstring
+
+        return AlertmanagerNotifier(name, self)
+
+
 NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = {
     "slack": SlackConfig,
     "email": EmailConfig,
     "webhook": WebhookConfig,
     "pagerduty": PagerDutyConfig,
+    "alertmanager": AlertmanagerConfig,
 }

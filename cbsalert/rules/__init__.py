@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from cbsalert.model import Finding, UserSnapshot
-from cbsalert.rules.base import AppliesTo, Duration, RuleBase, parse_duration
+from cbsalert.rules.base import AppliesTo, Duration, RuleBase, format_duration, parse_duration
 from cbsalert.rules.builtin import (
     META_RULE_ID,
     UNCHECKED_RULE_ID,
@@ -44,8 +44,8 @@ __all__ = [
     "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo",
     "BackupStatusRule", "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule",
     "MissingBackupRule", "RestoreStatusRule", "RuleBase", "UserUncheckedRule",
-    "WarningCountRule", "Weekday", "evaluate", "hint", "meta_rule", "parse_duration",
-    "unchecked_rule",
+    "WarningCountRule", "Weekday", "evaluate", "format_duration", "hint", "meta_rule",
+    "parse_duration", "unchecked_rule",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
