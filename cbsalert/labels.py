@@ -6,6 +6,7 @@ layer may import it; the templates get these as filters (``cbsalert.render``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,24 @@ def days_phrase(days: Iterable[date | str]) -> str:
     if len(parts) < 2:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def short_day(day: date | str) -> str:
+    """``Sat 28 Nov``: a backup day as a person reads it in a notification (the weekday says
+    more than the year). English names whatever the machine's locale."""
+    d = day if isinstance(day, date) else date.fromisoformat(day)
+    return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]}"
+
+
+def short_days(days: Iterable[date | str]) -> str:
+    """``Sat 28 Nov``, ``Thu 26 Nov to Sat 28 Nov``, ``Mon 23 Nov and Wed 25 Nov``: the days
+    of ``days_phrase``, each as ``short_day`` says it."""
+    phrase = days_phrase(days)
+    return re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: short_day(m.group()), phrase)
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 # -- alerts and sets -------------------------------------------------------------------------

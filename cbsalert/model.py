@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
 
+from cbsalert.jobhistory import HistoryJob, SetKey
 from cbsalert.records import BackupJob, JobProgress, JobReport, RestoreJob
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class UserSnapshot:
     # Times already warned about: every rule reads a job's times, the log says it once.
     unplaceable: set[datetime] = field(default_factory=set, repr=False, compare=False)
     cbs_sets: frozenset[str] | None = None
+    # The past of the user's sets, per (set id, destination id), oldest first, days before
+    # ``day`` only: filled for the rule kinds that compare with history (their
+    # ``history_days``), empty otherwise (``cbsalert.jobhistory``).
+    history: dict[SetKey, list[HistoryJob]] = field(default_factory=dict, repr=False)
 
     def aware(self, value: datetime | None) -> datetime | None:
         """A CBS time (naive, in the CBS's zone) as an aware time in the display zone.

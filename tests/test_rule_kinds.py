@@ -30,19 +30,20 @@ class Row:
     kind: str
     configurable: bool  # usable in a config's rules: (not a built-in alert)
     hint_says: str  # words of what its hint tells people to do
+    what: str  # what happened, as a message's summary counts it
     resolves_by_itself_after: int | None  # days without a new failure (default config)
     config: dict[str, Any] = field(default_factory=dict)  # required options
 
 
 ROWS = [
-    Row("backup_status", True, "rerun the job", None),
-    Row("error_count", True, "were not backed up", None),
-    Row("warning_count", True, "locked or skipped", None),
-    Row("missing_backup", True, "backup schedule", None),
-    Row("restore_status", True, "whether the restore has to be repeated", 7),
-    Row("long_running", True, "stuck", None, {"max_hours": 8}),
-    Row("cbs_unreachable", False, "system user and password", None),
-    Row("user_unchecked", False, "watch list", None),
+    Row("backup_status", True, "rerun the job", "failed", None),
+    Row("error_count", True, "were not backed up", "errors", None),
+    Row("warning_count", True, "locked or skipped", "warnings", None),
+    Row("missing_backup", True, "backup schedule", "did not run", None),
+    Row("restore_status", True, "whether the restore has to be repeated", "restore failed", 7),
+    Row("long_running", True, "stuck", "running too long", None, {"max_hours": 8}),
+    Row("cbs_unreachable", False, "system user and password", "CBS unreachable", None),
+    Row("user_unchecked", False, "watch list", "not checked", None),
 ]
 BY_KIND = pytest.mark.parametrize("row", ROWS, ids=[r.kind for r in ROWS])
 
@@ -78,6 +79,11 @@ def test_every_kind_says_what_to_do_in_every_template(row: Row) -> None:
         kind=row.kind, alert={"kind": row.kind, "state": "repeat"}
     )
     assert shown == f"{hint}|{hint}"
+
+
+@BY_KIND
+def test_every_kind_says_what_happened_for_the_summary_counts(row: Row) -> None:
+    assert rules.what_happened(row.kind) == ALL_KINDS[row.kind].what == row.what
 
 
 @BY_KIND
@@ -147,6 +153,7 @@ class QuotaRule(RuleBase):
 
     kind: Literal["quota"] = "quota"
     hint: ClassVar[str] = "Raise the user's quota in AhsayCBS, or ask them to clean up."
+    what: ClassVar[str] = "over quota"
     quiet_days: int = 2
 
     @classmethod

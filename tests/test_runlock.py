@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import create_engine, select
 
 from cbsalert.errors import LockTimeoutError
 from cbsalert.state import StateStore
+from cbsalert.state.tables import RunLockRow
 from tests.state_helpers import db_url as db_url  # the SQLite + PostgreSQL fixture
 from tests.state_helpers import store as store  # the StateStore on it
 
@@ -58,9 +61,26 @@ def test_waiting_run_gets_the_lock_once_the_other_releases_it(
 
 
 def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> None:
-    with store.lock.hold("long-run", timeout_s=1, ttl_s=0.5):
-        time.sleep(0.9)  # well past the TTL: only the heartbeat keeps the lock
+    """The heartbeat pushes the expiry forward: once it has beaten, the lock outlives the
+    TTL it was taken with, and another run cannot take it. Judged by the stored expiry,
+    not by sleeping past the TTL, so a loaded machine cannot make it flaky."""
+    engine = create_engine(db_url)
+    ttl = 3.0
+    with store.lock.hold("long-run", timeout_s=1, ttl_s=ttl):
+        with engine.connect() as conn:
+            acquired, first_expiry = conn.execute(
+                select(RunLockRow.acquired_at, RunLockRow.expires_at)
+            ).one()
+            deadline = time.monotonic() + 30
+            expiry = first_expiry
+            while expiry == first_expiry and time.monotonic() < deadline:
+                time.sleep(0.05)
+                expiry = conn.execute(select(RunLockRow.expires_at)).scalar_one()
+                conn.rollback()
+        assert expiry is not None and acquired is not None
+        assert expiry - acquired > timedelta(seconds=ttl)  # the heartbeat extended it
         other = StateStore(db_url)
         with pytest.raises(LockTimeoutError), other.lock.hold("other", timeout_s=0.2):
             pass
         other.close()
+    engine.dispose()

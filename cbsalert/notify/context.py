@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from cbsalert.model import SEVERITY_ORDER, AlertEvent
+from cbsalert.model import AlertEvent
+from cbsalert.notify import digest
 
 MessageContext = dict[str, Any]
 
@@ -34,8 +35,10 @@ def build_context(
 ) -> MessageContext:
     """The data every template sees; documented in the README ("Template context").
 
-    With ``limit``, only the first ``limit`` alerts (by the order below) are listed;
-    ``run.counts`` still counts them all and ``run.omitted`` says how many were left out.
+    Alerts are grouped into entries, one per backup set and destination, worst first
+    (``cbsalert.notify.digest``). With ``limit``, only the first ``limit`` entries are
+    listed; ``run.counts`` and ``run.summary`` still count them all and ``run.omitted``
+    says how many alerts were left out.
     ``unchecked`` is the number of watched users the run could not check (a fact about the
     run, told in every message's header whether or not their alerts are in this message).
     ``days`` are the days the run checked (``day`` the newest; several when it caught up
@@ -43,20 +46,13 @@ def build_context(
     the missed days it gave up. ``server`` names the CBS (``server_name``), for providers
     that want the source of an event (PagerDuty's ``source``, an Alertmanager label).
     """
-    alerts = sorted(
-        (e.to_dict() for e in events),
-        key=lambda a: (
-            a["state"] == "resolved",
-            SEVERITY_ORDER.get(a["severity"], 9),
-            a["login"],
-            a["backup_set_name"] or "",
-            a["rule"],
-            a["date"],
-        ),
-    )
+    groups = digest.order(e.to_dict() for e in events)
+    listed = len(groups) if limit is None else limit
+    alerts = [a for group in groups for a in group]
     states = Counter(a["state"] for a in alerts)
     active = [a for a in alerts if a["state"] != "resolved"]
     severities = Counter(a["severity"] for a in active)
+    shown = [a for group in groups[:listed] for a in group]
     return {
         "run": {
             "date": day.isoformat(),
@@ -66,7 +62,7 @@ def build_context(
             "server": server,
             "generated_at": now.isoformat(),
             "test": test,
-            "omitted": max(0, len(alerts) - limit) if limit is not None else 0,
+            "omitted": len(alerts) - len(shown),
             "counts": {
                 "critical": severities.get("critical", 0),
                 "warning": severities.get("warning", 0),
@@ -79,8 +75,9 @@ def build_context(
                 "total": len(alerts),
                 "unchecked": unchecked,
             },
+            "summary": digest.summary(groups, listed),
         },
-        "alerts": alerts[:limit],
+        "alerts": shown,
     }
 
 

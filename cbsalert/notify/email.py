@@ -24,6 +24,7 @@ from pathlib import Path
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
 from cbsalert.labels import clip, oneline
+from cbsalert.notify import digest
 from cbsalert.notify.base import Notifier, Parts, Probe
 from cbsalert.notify.context import MessageContext
 from cbsalert.notify.kinds import EmailConfig
@@ -52,7 +53,7 @@ class EmailNotifier(Notifier):
     def render(self, context: MessageContext) -> EmailMessage:
         """The message ``send`` would deliver; raises ``render.TemplateError``."""
         paths = self.template_paths()
-        data = {"run": context["run"], "alerts": context["alerts"]}
+        data = digest.message(context)
         subject_t = render.load(render.TEXT, "default-subject.txt.j2", paths["subject"])
         text_t = render.load(render.TEXT, "default-body.txt.j2", paths["text"])
         html_t = render.load(render.HTML, "default-body.html.j2", paths["html"])

@@ -45,7 +45,7 @@ __all__ = [
     "BackupStatusRule", "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule",
     "MissingBackupRule", "RestoreStatusRule", "RuleBase", "UserUncheckedRule",
     "WarningCountRule", "Weekday", "evaluate", "format_duration", "hint", "meta_rule",
-    "parse_duration", "unchecked_rule",
+    "parse_duration", "unchecked_rule", "what_happened",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -83,6 +83,14 @@ class _Hints(Mapping[str, str]):
 
 
 KIND_HINTS: Mapping[str, str] = _Hints()
+
+
+def what_happened(kind: str) -> str:
+    """What an alert of ``kind`` says happened (``RuleBase.what``), for a message's summary
+    counts; the kind itself when this version does not know it."""
+    rule = ALL_KINDS.get(kind)
+    return rule.what if rule is not None else kind.replace("_", " ")
+
 
 RESOLVED_HINT = "Nothing to do: this is fixed."
 

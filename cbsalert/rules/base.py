@@ -90,6 +90,9 @@ class RuleBase(BaseModel):
     # What to do about a firing alert of the kind, told in every message (the templates'
     # ``hint`` filter and ``hints`` global). Every kind says it.
     hint: ClassVar[str]
+    # What happened, in two or three words, as a message's summary counts it ("failed",
+    # "did not run", "restore failed"). Every kind says it.
+    what: ClassVar[str]
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
@@ -103,6 +106,12 @@ class RuleBase(BaseModel):
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
+
+    def history_days(self) -> int:
+        """How many backup days before the checked one this rule reads from
+        ``UserSnapshot.history``; 0 (the default) for a rule that needs no history, so a
+        config without history rules never reads it."""
+        return 0
 
     def auto_resolution(self, last_fired_day: date, day: date) -> str | None:
         """Whether a firing alert of this rule resolves by itself, quietly, when ``day`` is

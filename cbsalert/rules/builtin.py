@@ -37,6 +37,7 @@ class CbsUnreachableRule(RuleBase):
 
     kind: Literal["cbs_unreachable"] = "cbs_unreachable"
     live: ClassVar[bool] = True
+    what: ClassVar[str] = "CBS unreachable"
     hint: ClassVar[str] = (
         "Check that the CBS is up and reachable from the cbsalert host, and that the system "
         "user and password are right and not expired; no backup was checked until it is."
@@ -103,6 +104,7 @@ class UserUncheckedRule(RuleBase):
 
     kind: Literal["user_unchecked"] = "user_unchecked"
     live: ClassVar[bool] = True
+    what: ClassVar[str] = "not checked"
     hint: ClassVar[str] = (
         "If the login was renamed or deleted on the CBS, correct or remove it in the config's "
         "watch list; otherwise look at the error (and the CBS's logs). Until the user is "

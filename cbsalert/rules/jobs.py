@@ -54,6 +54,7 @@ class BackupStatusRule(StatusRule):
 
     kind: Literal["backup_status"] = "backup_status"
     judges_jobs: ClassVar[bool] = True
+    what: ClassVar[str] = "failed"
     hint: ClassVar[str] = (
         "Open the backup report in AhsayCBS (Monitoring > Backup / Restore Logs), "
         "fix the cause and rerun the job."
@@ -128,6 +129,7 @@ class ErrorCountRule(_CountRule):
     """NumOfErrorEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["error_count"] = "error_count"
+    what: ClassVar[str] = "errors"
     hint: ClassVar[str] = (
         "Read the errors in the job's backup report in AhsayCBS (Monitoring > Backup / "
         "Restore Logs): the files they name were not backed up."
@@ -152,6 +154,7 @@ class WarningCountRule(_CountRule):
     """NumOfWarnEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["warning_count"] = "warning_count"
+    what: ClassVar[str] = "warnings"
     hint: ClassVar[str] = (
         "Check the warnings in the job's backup report; they often name files that were "
         "locked or skipped."
@@ -178,6 +181,7 @@ class LongRunningRule(RuleBase):
 
     kind: Literal["long_running"] = "long_running"
     judges_jobs: ClassVar[bool] = True
+    what: ClassVar[str] = "running too long"
     hint: ClassVar[str] = (
         "Check whether the job is stuck (AhsayCBS Monitoring > Live Activities); stop and "
         "rerun it if it makes no progress."

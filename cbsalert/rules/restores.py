@@ -19,6 +19,7 @@ class RestoreStatusRule(StatusRule):
     """
 
     kind: Literal["restore_status"] = "restore_status"
+    what: ClassVar[str] = "restore failed"
     hint: ClassVar[str] = (
         "Open the restore report in AhsayCBS (Monitoring > Backup / Restore Logs) and ask "
         "the user whether the restore has to be repeated."

@@ -23,6 +23,7 @@ class MissingBackupRule(RuleBase):
     """
 
     kind: Literal["missing_backup"] = "missing_backup"
+    what: ClassVar[str] = "did not run"
     hint: ClassVar[str] = (
         "Check the backup schedule of the set and that the client machine was on and "
         "online at the scheduled time."
