@@ -18,6 +18,7 @@ out of its message (a webhook's path is its secret). The retry policy, after hea
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -98,6 +99,13 @@ def rate_limit_wait(
         return None
     budget.left_s -= wait
     return wait
+
+
+def json_bytes(document: Any) -> bytes:
+    """``document`` as compact UTF-8 JSON: what a notifier signs (a webhook) or measures
+    against a provider's size limit (Teams) is then exactly what is posted."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8", "replace")
 
 
 def post_json(

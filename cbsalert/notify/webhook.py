@@ -34,7 +34,7 @@ from cbsalert import render
 from cbsalert.errors import DeliveryError
 from cbsalert.notify.base import Notifier, Parts, Probe
 from cbsalert.notify.context import MessageContext
-from cbsalert.notify.http import post_json
+from cbsalert.notify.http import json_bytes, post_json
 from cbsalert.notify.kinds import WebhookConfig
 from cbsalert.safetext import strip_controls
 
@@ -61,12 +61,6 @@ def _json_value(value: object) -> str:
 JSON = render.Flavour("json", _json_value)
 
 
-def encode(document: Any) -> bytes:
-    """The bytes posted (and signed): compact UTF-8 JSON."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode("utf-8", "replace")
-
-
 def signature(secret: str, body: bytes) -> str:
     """The ``X-Cbsalert-Signature`` value of ``body``: ``sha256=`` and the hex HMAC."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -84,7 +78,8 @@ class WebhookNotifier(Notifier):
         fails or what it renders is not JSON."""
         run, alerts = context["run"], context["alerts"]
         if self._template is None:
-            return encode({"version": VERSION, "notifier": self.name, "run": run, "alerts": alerts})
+            document = {"version": VERSION, "notifier": self.name, "run": run, "alerts": alerts}
+            return json_bytes(document)
         template = render.load(JSON, "", self._template)
         text = render.render(template, run=run, alerts=alerts, notifier=self.name)
         try:
@@ -94,7 +89,7 @@ class WebhookNotifier(Notifier):
                 f"{self._template}: does not render JSON ({exc}); write each value as "
                 "{{ value }}, without quotes around it"
             ) from None
-        return encode(document)
+        return json_bytes(document)
 
     def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         try:
