@@ -55,6 +55,7 @@ EXAMPLE_SECRETS = {
     "WEBHOOK_SECRET": "Hm4c-S3cret-for-the-example",
     "WEBHOOK_AUTHORIZATION": "Bearer ex4mple-t0ken",
     "PAGERDUTY_ROUTING_KEY": "R0ut1ngK3yOfTh3Ex4mpl3000000000a",
+    "TEAMS_WEBHOOK_URL": "https://example.webhook.office.com/workflows/x?sig=s3cr3t",
 }
 
 

@@ -199,10 +199,25 @@ class AlertmanagerConfig(NotifierConfig):
         return AlertmanagerNotifier(name, self)
 
 
+class TeamsConfig(NotifierConfig):
+    type: Literal["teams"] = "teams"
+    uses_template: ClassVar[bool] = False
+    webhook_url: SecretUrl  # a Workflows webhook: its query (sig=...) is the secret
+
+    def secret_values(self) -> list[str]:
+        return [self.webhook_url.get_secret_value()]
+
+    def create(self, name: str) -> Notifier:
+        from cbsalert.notify.teams import TeamsNotifier  # here: see the docstring
+
+        return TeamsNotifier(name, self)
+
+
 NOTIFIER_KINDS: dict[str, type[NotifierConfig]] = {
     "slack": SlackConfig,
     "email": EmailConfig,
     "webhook": WebhookConfig,
     "pagerduty": PagerDutyConfig,
     "alertmanager": AlertmanagerConfig,
+    "teams": TeamsConfig,
 }
