@@ -14,6 +14,10 @@ out of its message (a webhook's path is its secret). The retry policy, after hea
   surprise than a late one), transient;
 * any other 4xx except 408: permanent (the URL or the message is wrong);
 * a URL that is not http(s): permanent.
+
+``get`` asks once, with the same error contract, for a readiness check (``doctor``);
+``json_bytes`` is the one encoding of a body whose exact bytes matter (a signature, a size
+limit), which ``post_json`` then posts as it is.
 """
 
 from __future__ import annotations
