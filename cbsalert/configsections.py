@@ -52,9 +52,7 @@ class CbsConfig(Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must start with http:// or https:// and name a host")
-        return value.rstrip("/")
+        return check_http_url(value).rstrip("/")
 
     @field_validator("console_url")
     @classmethod
@@ -100,6 +98,14 @@ class UncheckedAlert(MetaAlert):
     """A watched user that could not be checked: a blind spot, not a failed backup."""
 
     severity: Literal["critical", "warning", "info"] = "warning"
+
+
+def check_http_url(value: str) -> str:
+    """An http(s) URL that names a host. The message never repeats the value: it may be
+    a secret (a webhook's URL)."""
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must start with http:// or https:// and name a host")
+    return value
 
 
 def check_zone(value: str) -> str:

@@ -7,6 +7,7 @@ stay pure functions of them and are tested without any server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
@@ -108,6 +109,20 @@ class CheckError:
         return {**asdict(self), "day": self.day.isoformat() if self.day else None}
 
 
+def alert_key(alert: Mapping[str, Any]) -> str:
+    """An alert's identity (rule, login, backup set and destination) from its JSON form: a
+    finding's, or a row of a message context, which is how notifiers that deduplicate at
+    the provider (PagerDuty's ``dedup_key``) name it."""
+    return _key(
+        str(alert["rule"]), str(alert["login"]), alert.get("backup_set_id"),
+        alert.get("destination_id"),
+    )  # fmt: skip
+
+
+def _key(rule: str, login: str, backup_set_id: str | None, destination_id: str | None) -> str:
+    return "|".join((rule, login, backup_set_id or "", destination_id or ""))
+
+
 @dataclass(frozen=True)
 class Finding:
     """What one rule says about one alert identity on one day: firing, or clear."""
@@ -139,9 +154,7 @@ class Finding:
     @property
     def key(self) -> str:
         """The alert's identity: rule, login, backup set and destination."""
-        return "|".join(
-            (self.rule, self.login, self.backup_set_id or "", self.destination_id or "")
-        )
+        return _key(self.rule, self.login, self.backup_set_id, self.destination_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every documented field, times as ISO 8601 with their offset."""

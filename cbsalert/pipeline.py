@@ -28,7 +28,7 @@ from cbsalert.devtools import faults
 from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import MessageContext, Notifier, Parts, build_context
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, build_context
 from cbsalert.outage import outage_cause
 from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
 from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
@@ -52,24 +52,41 @@ def plan_messages(
     not_checked: Sequence[date] = (),
     backups_checked: bool = True,
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
-    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
-    one message at a time, as the state store writes them. Every message's header says how
-    many watched users were ``unchecked`` in this run, which ``days`` it checked and which
-    missed days it did ``not_checked``, or that it checked no backups at all
-    (``backups_checked``: the CBS could not be used), and names the server."""
+    """Route events to notifiers (a rule's ``notify``; ``_hears``) and group them (digest or
+    per alert); one message at a time, as the state store writes them. Every message's
+    header says how many watched users were ``unchecked`` in this run, which ``days`` it
+    checked and which missed days it did ``not_checked``, or that it checked no backups at
+    all (``backups_checked``: the CBS could not be used), and names the server."""
+    routes = {r.id: r.notify for r in (*config.rules, meta_rule(config), unchecked_rule(config))}
     for name, notifier in config.notifiers.items():
-        mine = [e for e in events if name in e.notify]
+        mine = [e for e in events if _hears(e, name, notifier, routes)]
         if not mine:
             continue
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
             context = build_context(
-                day, config.timezone, group, now, limit=notifier.max_alerts,
+                day, config.timezone, group, now, limit=notifier.message_limit(),
                 unchecked=unchecked, days=days, not_checked=not_checked,
                 server=config.cbs.name, console_url=config.cbs.console_url,
                 backups_checked=backups_checked,
             )  # fmt: skip
             yield name, context, [e.finding.key for e in group]
+
+
+def _hears(
+    event: AlertEvent, name: str, notifier: NotifierConfig, routes: Mapping[str, Sequence[str]]
+) -> bool:
+    """Whether notifier ``name`` gets ``event``: what people are told (the event's
+    ``notify``), and for a kind that ``wants_all_firing`` also every alert still firing
+    unheard, of a rule routed to it, unless silenced."""
+    if name in event.notify:
+        return True
+    return (
+        notifier.wants_all_firing
+        and event.state == "firing"
+        and not event.silenced
+        and name in routes.get(event.finding.rule, ())
+    )
 
 
 async def run_once(

@@ -168,7 +168,7 @@ class SlackNotifier(Notifier):
             raise DeliveryError(f"slack {self.name}: template error: {exc}") from None
         parts = parts or Parts()
         key = hashlib.sha256(json.dumps(payloads, sort_keys=True).encode()).hexdigest()
-        first = parts.sent if parts.key == key else 0
+        first = parts.first_unsent(key)
         if parts.sent and not first:
             log.warning(
                 "slack %s: the message now renders differently from the attempt that sent %d "

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from cbsalert.model import Finding, UserSnapshot
 from cbsalert.notjudged import NotJudged
-from cbsalert.rules.base import AppliesTo, Duration, RuleBase, parse_duration
+from cbsalert.rules.base import AppliesTo, Duration, RuleBase, format_duration, parse_duration
 from cbsalert.rules.builtin import (
     META_RULE_ID,
     UNCHECKED_RULE_ID,
@@ -48,8 +48,8 @@ __all__ = [
     "BackupStatusRule", "CbsUnreachableRule", "ChangeSpikeRule", "Duration", "DurationRule",
     "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "NoChangeRule", "NotJudged",
     "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
-    "about_server", "assess", "evaluate", "hint", "meta_rule", "parse_duration", "unchecked_rule",
-    "what_happened",
+    "about_server", "assess", "evaluate", "format_duration", "hint", "meta_rule",
+    "parse_duration", "unchecked_rule", "what_happened",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {

@@ -45,6 +45,16 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(**{unit[match.group(2)]: float(match.group(1))})
 
 
+def format_duration(value: timedelta) -> str:
+    """``value`` as ``parse_duration`` reads it, in the largest unit that divides it:
+    ``3d``, ``36h``, ``15m`` (for a message that tells what to write)."""
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 

@@ -117,9 +117,10 @@ class ChangeSpikeRule(_JobWindowRule):
             ),
             cls.sample(
                 evening, "resolved", "warning",
-                "Backup of 'Shared drive' changed 310 files; usually ~300.",
-                login="example-office", backup_set_name="Shared drive",
-                end_time=evening + timedelta(minutes=20), **job,
+                "Backup of 'Home folders' changed 310 files; usually ~300.",
+                login="example-office", backup_set_name="Home folders",
+                end_time=evening + timedelta(minutes=20),
+                **{**job, "backup_set_id": "1700000000009"},
             ),
         ]  # fmt: skip
 
