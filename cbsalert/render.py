@@ -48,6 +48,8 @@ from cbsalert.labels import (
     oneline,
     plural,
     set_label,
+    short_day,
+    short_days,
     state_label,
     unchecked_phrase,
 )
@@ -129,6 +131,8 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         span=_span,
         counts=counts_phrase,
         days=days_phrase,
+        shortday=short_day,
+        shortdays=short_days,
         unchecked=unchecked_phrase,
         setlabel=set_label,
         hint=hint,
