@@ -17,34 +17,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cbsalert.devtools import demo_messages
-from cbsalert.devtools.browser import DESKTOP, PHONE, SCREEN_HEIGHT, launch, opened
+from cbsalert.devtools.browser import DESKTOP, PHONE, SCREEN_HEIGHT, Chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Page
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DESKTOP_HEIGHT = 900
 
 
-def email_phone(browser: Browser, folder: Path) -> Path:
+def email_phone(browser: Chromium, folder: Path) -> Path:
     """The demo's email on a phone: the first screen, as seen at 7 am."""
     path = folder / "email-phone.png"
-    with opened(browser, demo_messages.small().html(), PHONE) as page:
-        page.screenshot(path=str(path))
+    browser.look(demo_messages.small().html(), PHONE, lambda page: page.screenshot(path=path))
     return path
 
 
-def email_desktop(browser: Browser, folder: Path) -> Path:
+def email_desktop(browser: Chromium, folder: Path) -> Path:
     """The morning after: one new failure, a reminder, one fixed; on a desktop."""
     path = folder / "email-desktop.png"
-    with opened(browser, demo_messages.mixed().html(), DESKTOP) as page:
+
+    def shoot(page: Page) -> None:  # the whole message, up to a screen and a bit
         height = min(page.evaluate("document.documentElement.scrollHeight"), DESKTOP_HEIGHT)
         page.set_viewport_size({"width": DESKTOP, "height": max(height, SCREEN_HEIGHT // 2)})
-        page.screenshot(path=str(path))
+        page.screenshot(path=path)
+
+    browser.look(demo_messages.mixed().html(), DESKTOP, shoot)
     return path
 
 
-SHOTS: dict[str, Callable[[Browser, Path], Path]] = {
+SHOTS: dict[str, Callable[[Chromium, Path], Path]] = {
     "email-phone.png": email_phone,
     "email-desktop.png": email_desktop,
 }
@@ -55,7 +57,7 @@ def main(names: list[str], folder: Path = DOCS) -> None:
     if unknown:
         sys.exit(f"unknown picture(s): {', '.join(unknown)} (known: {', '.join(SHOTS)})")
     folder.mkdir(parents=True, exist_ok=True)
-    with launch() as browser:
+    with Chromium() as browser:
         for name in names or list(SHOTS):
             print(SHOTS[name](browser, folder))
 

@@ -1,5 +1,5 @@
 """The ``browser`` fixture: one headless Chromium per test session (per xdist worker), for
-tests that judge a message as a person sees it (cbsalert.devtools.browser starts it).
+tests that judge a message as a person sees it (cbsalert.devtools.browser.Chromium).
 
 Without Chromium or Playwright those tests are skipped, saying why; ``.ci/run`` installs
 Debian's ``chromium``. Import ``browser`` into a test module to use it.
@@ -8,22 +8,18 @@ Debian's ``chromium``. Import ``browser`` into a test module to use it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-from cbsalert.devtools.browser import CHROMIUM, DESKTOP, PHONE, SCREEN_HEIGHT, launch, opened
+from cbsalert.devtools.browser import CHROMIUM, DESKTOP, PHONE, SCREEN_HEIGHT, Chromium
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
-
-__all__ = ["DESKTOP", "PHONE", "SCREEN_HEIGHT", "browser", "opened"]
+__all__ = ["DESKTOP", "PHONE", "SCREEN_HEIGHT", "browser"]
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser() -> Iterator[Chromium]:
     if not CHROMIUM.exists():
         pytest.skip(f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extras)")
-    with launch() as started:
+    with Chromium() as started:
         yield started

@@ -14,10 +14,10 @@ import pytest
 from cbsalert.devtools import demo_messages
 from cbsalert.notify.email import EmailConfig
 from cbsalert.notify.testmsg import sample_context
-from tests.browser import DESKTOP, PHONE, SCREEN_HEIGHT, browser, opened
+from tests.browser import DESKTOP, PHONE, SCREEN_HEIGHT, browser
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from cbsalert.devtools.browser import Chromium
 
 __all__ = ["browser"]  # the fixture
 
@@ -58,12 +58,11 @@ MESSAGES: dict[str, Callable[[], str]] = {
 
 
 @pytest.mark.parametrize("name", MESSAGES)
-def test_the_email_reads_on_a_phone_and_a_desktop(browser: Browser, name: str) -> None:
+def test_the_email_reads_on_a_phone_and_a_desktop(browser: Chromium, name: str) -> None:
     html = MESSAGES[name]()
 
     for width in (PHONE, DESKTOP):
-        with opened(browser, html, width) as page:
-            seen: dict[str, Any] = page.evaluate(MEASURE)
+        seen: dict[str, Any] = browser.look(html, width, lambda page: page.evaluate(MEASURE))
 
         where = f"{name} at {width} px"
         assert seen["viewport"] == width
@@ -76,14 +75,13 @@ def test_the_email_reads_on_a_phone_and_a_desktop(browser: Browser, name: str) -
         assert seen["cut"] == [], f"{where}: content overflows its box"
 
 
-def test_the_measure_sees_a_page_that_scrolls_sideways_and_a_cut_box(browser: Browser) -> None:
+def test_the_measure_sees_a_page_that_scrolls_sideways_and_a_cut_box(browser: Chromium) -> None:
     # The checks above can fail: a long unbreakable name in a box that does not wrap.
     html = (
         '<div class="summary">s</div><div class="card" style="width:300px;overflow:hidden;'
         f'white-space:nowrap">{"x" * 200}</div><div style="width:600px">wide</div>'
     )
 
-    with opened(browser, html, PHONE) as page:
-        seen = page.evaluate(MEASURE)
+    seen = browser.look(html, PHONE, lambda page: page.evaluate(MEASURE))
 
     assert seen["width"] == 600 + 8 and seen["cut"] == [f"DIV.card: {'x' * 60}"]

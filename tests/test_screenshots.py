@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tests.browser import PHONE, SCREEN_HEIGHT, browser
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from cbsalert.devtools.browser import Chromium
 
 __all__ = ["browser"]  # the fixture
 
@@ -27,7 +27,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_the_phone_screenshot_is_the_first_screen_of_the_demos_email(
-    browser: Browser, tmp_path: Path
+    browser: Chromium, tmp_path: Path
 ) -> None:
     path = SCRIPT["email_phone"](browser, tmp_path)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -72,13 +71,6 @@ def _morning(day: date, zone: str) -> datetime:
     return datetime.combine(day, CHECK_AT, tzinfo=ZoneInfo(zone))
 
 
-def _check(config: Config, now: datetime) -> None:
-    """``run_once`` in a thread of its own: the caller may have an event loop running
-    (Playwright's sync API, in the browser tests and the screenshot script, does)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, run_once(config, now=now)).result()
-
-
 def _run(worlds: list[SimData], change: Settings | None = None) -> Delivered:
     """Check each world on its own morning (the first on ``TODAY - len + 1``), one state
     database throughout; what the last morning delivered."""
@@ -92,7 +84,7 @@ def _run(worlds: list[SimData], change: Settings | None = None) -> Delivered:
             today = first + timedelta(days=n)
             sim.set_data(world.model_copy(update={"today": today}))
             slack_seen, mail_seen = len(slack.messages), len(smtp.messages)
-            _check(config, _morning(today, world.timezone))
+            asyncio.run(run_once(config, now=_morning(today, world.timezone)))
         return Delivered(smtp.messages[mail_seen:], slack.messages[slack_seen:])
 
 
