@@ -57,7 +57,7 @@ class EmailNotifier(Notifier):
     def render(self, context: MessageContext) -> EmailMessage:
         """The message ``send`` would deliver; raises ``render.TemplateError``."""
         paths = self.template_paths()
-        data = _data(context)
+        data = template_data(context)
         subject_t = render.load(render.TEXT, "default-subject.txt.j2", paths["subject"])
         text_t = render.load(render.TEXT, "default-body.txt.j2", paths["text"])
         # A subject is one header line: a newline in it would be a header injection, and
@@ -87,7 +87,7 @@ class EmailNotifier(Notifier):
         headline = digest.message(context)["headline"]
 
         def html(shorter: MessageContext, cards: int) -> str:
-            return render.render(html_t, **_data(shorter, cards, headline=headline))
+            return render.render(html_t, **template_data(shorter, cards, headline=headline))
 
         return fit.fit(html, context)
 
@@ -189,7 +189,7 @@ class EmailNotifier(Notifier):
         )
 
 
-def _data(
+def template_data(
     context: MessageContext, cards: int | None = None, headline: str | None = None
 ) -> dict[str, object]:
     """What the email's templates see: the message, the severity emoji, and ``cards``
