@@ -2,7 +2,7 @@
 tests that judge a message as a person sees it (cbsalert.devtools.browser.Chromium).
 
 Without Chromium or Playwright those tests are skipped, saying why; ``.ci/run`` installs
-Debian's ``chromium``. Import ``browser`` into a test module to use it.
+Debian's ``chromium``. conftest.py imports ``browser``: every test module shares it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from cbsalert.devtools.browser import CHROMIUM, DESKTOP, PHONE, SCREEN_HEIGHT, Chromium
 
-__all__ = ["DESKTOP", "PHONE", "SCREEN_HEIGHT", "browser"]
+__all__ = ["DESKTOP", "PHONE", "SCREEN_HEIGHT", "Chromium", "browser"]
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import yaml
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
+from tests.browser import browser  # noqa: F401 - the fixture, one Chromium per session
 from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"

@@ -14,12 +14,10 @@ import pytest
 from cbsalert.devtools import demo_messages
 from cbsalert.notify.email import EmailConfig
 from cbsalert.notify.testmsg import sample_context
-from tests.browser import DESKTOP, PHONE, SCREEN_HEIGHT, browser
+from tests.browser import DESKTOP, PHONE, SCREEN_HEIGHT
 
 if TYPE_CHECKING:
     from cbsalert.devtools.browser import Chromium
-
-__all__ = ["browser"]  # the fixture
 
 # What a person sees: how wide the page is, where the summary and the first entry end, and
 # which elements have more content than their box shows (a cut name or line).

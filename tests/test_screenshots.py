@@ -8,12 +8,10 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.browser import PHONE, SCREEN_HEIGHT, browser
+from tests.browser import PHONE, SCREEN_HEIGHT
 
 if TYPE_CHECKING:
     from cbsalert.devtools.browser import Chromium
-
-__all__ = ["browser"]  # the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = runpy.run_path(str(ROOT / "scripts" / "screenshots.py"))  # not run: not __main__
