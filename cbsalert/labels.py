@@ -210,12 +210,15 @@ def _said(part: str, summary: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", summary) is not None
 
 
-def job_facts(alert: Mapping[str, Any], alerts: Iterable[Mapping[str, Any]] = ()) -> str:
+def job_facts(
+    alert: Mapping[str, Any], alerts: Iterable[Mapping[str, Any]] = (), *, destination: bool = True
+) -> str:
     """What a person needs about an alert's job beyond its summary, each fact once, joined
     by `` · ``: its status in words (``cbswords.status_phrase``) unless it is success or
     the summary says it, the counts that say something (``job_counts``) and the summary
     does not already say, the destination by name, the job id when it says more than the
-    start time (``job_label``). ``completed with warnings (BS_STOP_SUCCESS_WITH_WARNING) ·
+    start time (``job_label``); ``destination=False`` leaves the destination to a layout that
+    shows it once per entry. ``completed with warnings (BS_STOP_SUCCESS_WITH_WARNING) ·
     2 warnings · destination Offsite S3``; empty when there is nothing to add."""
     summary = str(alert.get("summary") or "")
     status = alert.get("status")
@@ -223,7 +226,7 @@ def job_facts(alert: Mapping[str, Any], alerts: Iterable[Mapping[str, Any]] = ()
     if status and status not in SUCCESS_STATUSES and not _said(str(status), summary):
         parts.append(status_phrase(status))
     parts += [c for c in _count_parts(alert) if not _said(c, summary)]
-    parts += [destination_label(alert), job_label(alert, alerts)]
+    parts += [destination_label(alert) if destination else "", job_label(alert, alerts)]
     return " · ".join(p for p in parts if p)
 
 

@@ -61,6 +61,7 @@ from cbsalert.labels import (
     set_label,
     severity_badge,
     severity_key,
+    short_days,
     state_label,
     unchecked_phrase,
 )
@@ -146,8 +147,8 @@ def _job_label(context: Context, alert: dict[str, Any]) -> str:
 
 
 @pass_context
-def _facts(context: Context, alert: dict[str, Any]) -> str:
-    return job_facts(alert, _siblings(context))
+def _facts(context: Context, alert: dict[str, Any], destination: bool = True) -> str:
+    return job_facts(alert, _siblings(context), destination=destination)
 
 
 def _colors(alert: dict[str, Any]) -> tuple[str, str]:
@@ -178,6 +179,7 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         span=_span,
         counts=counts_phrase,
         days=days_phrase,
+        shortdays=short_days,
         unchecked=unchecked_phrase,
         setlabel=set_label,
         hint=hint,
@@ -196,7 +198,7 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         facts=_facts,
         summary=_summary,
         failing=failing_phrase,
-        daylabel=day_label,
+        shortday=day_label,
         backups=backups_phrase,
     )
     env.filters.update(dict(flavour.filters))

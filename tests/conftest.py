@@ -15,6 +15,7 @@ from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from tests.alertmanager_process import REQUIRED, Alertmanager, binary
+from tests.browser import browser  # noqa: F401 - the fixture, one Chromium per session
 from tests.hostile import HostileCbs
 
 SYS_PASSWORD = "Sys-S3cret-pw!"

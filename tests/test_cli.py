@@ -144,7 +144,7 @@ def test_demo_shows_the_alerts_and_the_messages() -> None:
     code, out, err = invoke("demo")
     assert code == 0, err
     for expected in ("BS_STOP_BY_SYSTEM_ERROR", "RESTORE_STOP_BY_ERROR", "Exchange mailboxes",
-                     "still running", "What reached Slack", "Subject: [cbsalert]",
+                     "still running", "What reached Slack", "Subject: 🔴 2 critical — acme-fs",
                      "Nothing new to say"):  # fmt: skip
         assert expected in out
 

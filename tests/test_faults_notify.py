@@ -224,12 +224,14 @@ def test_max_alerts_caps_each_digest_and_the_rest_are_counted(
     assert result.deliveries_sent == 2 and result.counts()["new"] == 2
     [post] = slack_texts(slack.messages)
     [mail] = mail_texts(smtp.messages)
+    assert (ALICE in post) != (BOB in post)  # one listed ...
+    assert "and 1 more alert, not listed here" in post  # ... the other counted
+    assert mail.count("What to do:") == 1  # one listed, the other counted and named:
+    assert "1 more not listed here: 🔴 critical: 1 failed" in mail
     for text in (post, mail):
-        assert (ALICE in text) != (BOB in text)  # one listed ...
-        assert "and 1 more alert, not listed here" in text  # ... the other counted
         assert "2 critical" in text
     # One listed of two is still a digest: its subject and fallback text count both.
-    assert str(smtp.messages[0]["Subject"]).startswith("[cbsalert] 2 critical — backups")
+    assert str(smtp.messages[0]["Subject"]).startswith("🔴 2 critical — ")
     assert slack.messages[0]["text"].startswith("cbsalert — 2 critical")
     assert ALICE not in slack.messages[0]["text"] and BOB not in slack.messages[0]["text"]
 

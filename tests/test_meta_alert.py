@@ -71,15 +71,14 @@ def assert_said_as_the_server(smtp: SmtpSink, slack: SlackSink, headline: str) -
     "(cbs)" with "all backup sets", and claims no backup day was checked."""
     [mail], [chat] = smtp.messages, slack.messages
     subject, text, html = texts(mail)
-    assert subject.startswith(f"[cbsalert] 🔴 Critical {headline}"), subject
+    assert subject.startswith(f"🔴 {headline}"), subject
     assert "backups" not in subject, subject
     for shown in (text, html, slack_text(chat)):
         assert headline in shown
         said = shown.split("To silence it")[0]  # the silence line names the alert's key
         assert "(cbs)" not in said and "all backup sets" not in said
         assert "2026-11-22" not in said  # no day claimed as checked
-    assert f"[🔴 Critical] CBS {NAME} · new" in text
-    assert "no backup checked" in text and "No backup checked" in html
+    assert f"🔴 Critical · new — CBS {NAME}" in text
     assert f"*CBS {NAME}*" in slack_text(chat)
 
 
@@ -144,11 +143,11 @@ def test_every_message_names_the_server_and_links_its_console(
 
     [mail], [chat] = smtp.messages, slack.messages
     subject, text, html = texts(mail)
-    assert subject.endswith("— backups 2026-11-22")
-    assert text.startswith(f"cbsalert — CBS {NAME} · 1 critical · backups of 2026-11-22")
+    assert subject.endswith("· backups of Sun 22 Nov")
+    assert f"Backups of Sun 22 Nov · CBS {NAME} · checked" in text
     assert f"CBS console: {CONSOLE}" in text
-    assert f'<a href="{CONSOLE}" style="color:inherit;">obm</a>' in html
-    assert f'CBS <strong><a href="{CONSOLE}"' in html
+    assert f'<a href="{CONSOLE}" style="color:#0b57d0;">obm</a>' in html
+    assert f'CBS console: <a href="{CONSOLE}" style="color:#0b57d0;">{NAME}</a>' in html
     assert f"CBS *<{CONSOLE}|{NAME}>*" in slack_text(chat)
     line = "cbsalert silence --rule backup-failed --login obm --backup-set 1 --until 2026-11-30"
     assert f"To silence it: {line} --reason acknowledged" in text

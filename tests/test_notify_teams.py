@@ -76,7 +76,7 @@ def test_the_card_reads_summary_first_with_one_entry_per_backup_set(sink: JsonRe
     texts = card_texts(payload)
     message = digest.message(context)
     assert texts[0] == inert(message["headline"], 400)
-    assert texts[1].startswith("Backups of ") and "CBS cbs.example.com" in texts[1]
+    assert texts[1].startswith("Backups of ") and "CBS backup.example.com" in texts[1]
     assert texts[2].startswith("What happened: ")
     assert sum(t.startswith("What to do: ") for t in texts) == len(message["entries"])
     assert not any("more alert" in t for t in texts)

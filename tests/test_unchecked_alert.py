@@ -216,9 +216,7 @@ def test_the_unchecked_alert_goes_where_unchecked_alert_says_at_its_severity(
     assert slack.messages == []
     [sent] = smtp.messages
     subject = str(sent["Subject"])
-    assert subject.startswith(
-        "[cbsalert] \U0001f534 Critical alice: cbsalert could not check alice"
-    )
+    assert subject.startswith("🔴 alice: cbsalert could not check alice")
     assert "1 user not checked" in subject
     body = sent.get_body(("plain",))
     assert body is not None and "1 user not checked" in body.get_content()

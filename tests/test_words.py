@@ -105,19 +105,26 @@ def _entry(sections: list[str], login: str) -> str:
     return next(s for s in sections if f"*{login}*" in s)
 
 
+BADGES = ("\U0001f534", "\U0001f7e0", "\U0001f535", "\u2705", "-- ")
+
+
 def _paragraph(text: str, login: str) -> str:
-    """The text email's entry about ``login``: from its head line to the blank line."""
-    return next(p for p in text.split("\r\n\r\n") if f"] {login}" in p)
+    """The text email's entry about ``login``: from its head line (``🔴 Critical · new —
+    login``) to the next entry's."""
+    lines = text.split("\r\n")
+    start = next(i for i, line in enumerate(lines) if line.endswith(f"— {login}"))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(BADGES)), len(lines))
+    return "\r\n".join(lines[start:end])
 
 
 def test_every_severity_a_person_reads_is_a_word_with_an_emoji(messages: dict[str, Any]) -> None:
     for section in messages["slack"]:
         assert section.startswith(("\U0001f534 Critical ", "\U0001f7e0 Warning ")), section
-    heads = [line for line in messages["text"].splitlines() if line.startswith("[")]
+    heads = [line for line in messages["text"].splitlines() if " · new — " in line]
     assert heads and all(
-        h.startswith(("[\U0001f534 Critical]", "[\U0001f7e0 Warning]")) for h in heads
+        h.startswith(("\U0001f534 Critical · ", "\U0001f7e0 Warning · ")) for h in heads
     )
-    assert messages["html"].count("\U0001f534 Critical</strong>") == 4
+    assert messages["html"].count("\U0001f534 Critical · ") == 4
     assert "CRITICAL" not in messages["text"] + messages["html"]
 
 
@@ -126,7 +133,7 @@ def test_a_status_is_said_in_words_with_its_constant_once(messages: dict[str, An
     slack, text = _entry(messages["slack"], "dental"), _paragraph(messages["text"], "dental")
     for entry in (slack, text):
         assert said in entry and entry.count("BS_STOP_BY_SYSTEM_ERROR") == 1
-    assert f"\r\n  Backup of 'Patients (daily)' {said}.\r\n" in text  # a line of its own
+    assert f"\r\n  - Backup of 'Patients (daily)' {said}.\r\n" in text  # a line of its own
     # In HTML the constant is small, after the words.
     assert re.search(
         r"system error \(<code style=\"font-size:11px[^>]*>BS_STOP_BY_SYSTEM_ERROR<",

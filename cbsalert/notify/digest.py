@@ -167,7 +167,9 @@ def entry_name(entry: Mapping[str, Any], run: Mapping[str, Any] | None = None) -
     login = clip(str(entry.get("login") or ""), 30)
     if not entry.get("backup_set_id") and not entry.get("backup_set_name"):
         return login
-    return f"{login} ({clip(set_label(entry), 30)})"
+    label = clip(set_label(entry), 30)
+    # "dental (Patients (daily))" doubles its brackets: a set named with them gets a dot.
+    return f"{login} · {label}" if "(" in label or ")" in label else f"{login} ({label})"
 
 
 def headline(run: Mapping[str, Any], listed: Sequence[Entry]) -> str:
@@ -177,18 +179,21 @@ def headline(run: Mapping[str, Any], listed: Sequence[Entry]) -> str:
     backups of Sat 28 Nov``. One entry alone is named with what happened to it. Plain text:
     each notifier escapes it for its medium."""
     counts = dict(run.get("summary", {}).get("entries") or _counts(listed))
-    days = f"backups of {short_days(run.get('days') or [run['date']])}"
+    checked = run.get("backups_checked", True)  # the CBS could not be used: no day checked
+    days = [f"backups of {short_days(run.get('days') or [run['date']])}"] if checked else []
     test = "TEST · " if run.get("test") else ""
     unchecked = run.get("counts", {}).get("unchecked") or 0
-    tail = [f"{plural(unchecked, 'user')} not checked"] if unchecked else []
+    tail = [f"{plural(unchecked, 'user')} not checked"] if unchecked and checked else []
     if not listed:
-        return test + " · ".join(["No alerts", *tail, days])
+        return test + " · ".join(["No alerts", *tail, *days])
     total = sum(counts.values())
     if total == 1 and len(listed) == 1:
         entry = listed[0]
         icon = EMOJI["resolved" if entry["resolved"] else str(entry["severity"])]
-        summary_text = clip(str(entry["alerts"][0].get("summary") or entry["what"]), 80)
-        return test + " · ".join([f"{icon} {entry_name(entry, run)}: {summary_text}", *tail, days])
+        summary_text = clip(str(entry["alerts"][0].get("summary") or entry["what"]), 120)
+        if entry.get("kind") != "cbs_unreachable":  # the meta-alert's summary names the server
+            summary_text = f"{entry_name(entry, run)}: {summary_text}"
+        return test + " · ".join([f"{icon} {summary_text}", *tail, *days])
     worst = next((s for s in ("critical", "warning", "info", "resolved") if counts.get(s)), "")
     named = [e for e in listed if (e["state"] == "resolved") == (worst == "resolved")]
     named = [e for e in named if worst == "resolved" or e["severity"] == worst]
@@ -201,7 +206,7 @@ def headline(run: Mapping[str, Any], listed: Sequence[Entry]) -> str:
         for s in ("critical", "warning", "info", "resolved")
         if s != worst and counts.get(s)
     ]
-    return test + " · ".join([lead, *others, *tail, days])
+    return test + " · ".join([lead, *others, *tail, *days])
 
 
 def _word(severity: str, count: int) -> str:

@@ -1,0 +1,66 @@
+"""The README's pictures of what a person gets, made from the demo's real messages.
+
+    .venv/bin/python scripts/screenshots.py            # all of them, into docs/
+    .venv/bin/python scripts/screenshots.py email-phone.png
+
+Each picture is one function ``(browser, folder) -> path`` in ``SHOTS``; a new one (Slack's)
+is one more function and one more row. The messages come from real runs over the simulated
+CBS (cbsalert.devtools.demo_messages), so the pictures stay true when the templates change:
+run this again and commit the PNGs. Needs Chromium and the test extras (Playwright).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cbsalert.devtools import demo_messages
+from cbsalert.devtools.browser import DESKTOP, PHONE, SCREEN_HEIGHT, Chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DESKTOP_HEIGHT = 900
+
+
+def email_phone(browser: Chromium, folder: Path) -> Path:
+    """The demo's email on a phone: the first screen, as seen at 7 am."""
+    path = folder / "email-phone.png"
+    browser.look(demo_messages.small().html(), PHONE, lambda page: page.screenshot(path=path))
+    return path
+
+
+def email_desktop(browser: Chromium, folder: Path) -> Path:
+    """The morning after: one new failure, a reminder, one fixed; on a desktop."""
+    path = folder / "email-desktop.png"
+
+    def shoot(page: Page) -> None:  # the whole message, up to a screen and a bit
+        height = min(page.evaluate("document.documentElement.scrollHeight"), DESKTOP_HEIGHT)
+        page.set_viewport_size({"width": DESKTOP, "height": max(height, SCREEN_HEIGHT // 2)})
+        page.screenshot(path=path)
+
+    browser.look(demo_messages.mixed().html(), DESKTOP, shoot)
+    return path
+
+
+SHOTS: dict[str, Callable[[Chromium, Path], Path]] = {
+    "email-phone.png": email_phone,
+    "email-desktop.png": email_desktop,
+}
+
+
+def main(names: list[str], folder: Path = DOCS) -> None:
+    unknown = sorted(set(names) - set(SHOTS))
+    if unknown:
+        sys.exit(f"unknown picture(s): {', '.join(unknown)} (known: {', '.join(SHOTS)})")
+    folder.mkdir(parents=True, exist_ok=True)
+    with Chromium() as browser:
+        for name in names or list(SHOTS):
+            print(SHOTS[name](browser, folder))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
