@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from cbsalert.model import AlertEvent, AlertState, Finding, Severity, worse
 from cbsalert.rules import RuleBase
-from cbsalert.stored import AlertSnapshot, TransitionRecord, TransitionState
+from cbsalert.stored import AlertSnapshot, TransitionRecord, TransitionState, days_failing
 
 # A daily job with `repeat_interval: 24h` starts a few seconds earlier or later each day; a
 # reminder is due when the interval has passed up to this slack (at most a tenth of it).
@@ -44,7 +44,9 @@ def next_step(
         if snap.state != "firing":
             return Step()
         if not finding.firing:  # older good news: still reported as firing, as stored
-            finding = snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
+            stored = snapshot_finding(snap, day=snap.last_day, summary=snap.summary)
+            # The store keeps no destination name; this run's evidence has it.
+            finding = replace(stored, destination_name=finding.destination_name)
         return Step(event=alert_event(finding, "firing", snap, silenced))
     if finding.firing:
         return _fire(finding, snap, rule, silenced, now)
@@ -193,16 +195,20 @@ def alert_event(
         finding=finding,
         state=state,
         since=snap.since,
-        days_failing=None if state == "resolved" else _days_failing(snap, finding.day),
+        days_failing=_days_failing(snap, None if state == "resolved" else finding.day),
         silenced=silenced,
         notify=() if silenced else tuple(notify),
         previous_severity=previous if previous != finding.severity else None,
+        first_failed_day=snap.since_day,
     )
 
 
-def _days_failing(snap: AlertSnapshot, day: date) -> int:
-    """Days from the first failing day to the latest one (a backfill reports the stored)."""
-    return (max(day, snap.last_fired_day) - snap.since_day).days + 1
+def _days_failing(snap: AlertSnapshot, day: date | None) -> int:
+    """Days from the first failing day (``since_day``) to the latest one, both counted: the
+    stored one, or ``day`` when it is later (a backfill reports the stored); a resolved
+    alert's (``day`` None) ends on its last firing evidence, not on the clear day."""
+    last = snap.last_fired_day if day is None else max(day, snap.last_fired_day)
+    return days_failing(snap.since_day, last)
 
 
 def snapshot_finding(

@@ -54,10 +54,11 @@ def running_jobs(snap: UserSnapshot, seen_at: datetime) -> list[CarriedJob]:
         destinations = (
             (*known.destinations, result.destination_id) if known else (result.destination_id,)
         )
+        names = (*known.names, result.destination_name) if known else (result.destination_name,)
         found[ident] = CarriedJob(
             login=snap.login, day=snap.day, backup_set_id=job.backup_set_id,
             backup_set_name=job.backup_set_name or snap.expected_sets.get(job.backup_set_id, ""),
-            job_id=job.id, destinations=destinations, seen_at=seen_at,
+            job_id=job.id, destinations=destinations, seen_at=seen_at, names=names,
         )  # fmt: skip
     return list(found.values())
 
@@ -173,11 +174,15 @@ async def _results(
         progress = await client.get_job_progress(
             job.login, job.backup_set_id, job.destinations[0], job.job_id
         )
-        return [JobResult(listed, dest, None, progress) for dest in job.destinations]
+        return [
+            JobResult(listed, dest, None, progress, job.name(i))
+            for i, dest in enumerate(job.destinations)
+        ]
     return [
         JobResult(
             listed, dest,
             await client.get_job_report(job.login, owner, job.backup_set_id, job.job_id, dest),
+            destination_name=job.name(i),
         )
-        for dest in job.destinations
+        for i, dest in enumerate(job.destinations)
     ]  # fmt: skip

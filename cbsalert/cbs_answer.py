@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from cbsalert.cbs_http import Where, not_api_message, snippet
-from cbsalert.errors import CbsApiError, CbsBadResponseError, CbsNotApiError, CbsUnavailableError
+from cbsalert.errors import CbsApiError, CbsBadResponseError, CbsNotApiError, CbsServerError
 from cbsalert.records import Destination
 
 R = TypeVar("R", bound=BaseModel)
@@ -27,7 +27,7 @@ def decode(operation: str, status: int, body: bytes, where: Where | None = None)
     """The ``Data`` of an answer; ``where`` (the URL called) makes a wire problem's message
     name the URL and what to check."""
     if status >= 500 or status in (408, 429):
-        raise CbsUnavailableError(operation, f"HTTP {status}: {snippet(body)}")
+        raise CbsServerError(operation, f"HTTP {status}: {snippet(body)}")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):

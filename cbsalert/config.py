@@ -41,6 +41,7 @@ from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
 from cbsalert.schedule import cron_trigger as cron_trigger  # re-exported: its home until now
+from cbsalert.schedule import longest_gap
 from cbsalert.state.engine import state_url
 from cbsalert.yamlconf import dotted
 
@@ -145,6 +146,12 @@ class Config(Strict):
                     problems.append(
                         Located((key, "notify", j), f"unknown notifier {name!r} ({known})")
                     )
+        for name, notifier in self.notifiers.items():
+            if notifier.wants_all_firing:  # its alerts must outlive the gap to the next run
+                gap = longest_gap(self.schedule, self.timezone)
+                problem = notifier.schedule_problem(gap)
+                if problem:
+                    problems.append(Located(("notifiers", name), problem))
         if problems:
             raise LocatedProblems(problems)
         return self

@@ -6,10 +6,11 @@ and checks what refers to what across sections.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from cbsalert.configpath import ConfigPath
 
@@ -22,6 +23,11 @@ class Strict(BaseModel):
 
 class CbsConfig(Strict):
     url: str
+    # What messages call the server ("CBS backup.example.com"); empty: the URL's host
+    # (``_default_name`` fills it in, so a loaded config always has one).
+    name: str = Field(default="", max_length=100)
+    # The CBS web console, linked from every alert of a message (README: "console_url").
+    console_url: str | None = None
     sys_user: str = Field(min_length=1)
     sys_password: SecretStr
     timeout_s: float = Field(default=30.0, gt=0)  # one request, from connecting to its last byte
@@ -46,14 +52,33 @@ class CbsConfig(Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must start with http:// or https:// and name a host")
-        return value.rstrip("/")
+        return check_http_url(value).rstrip("/")
+
+    @field_validator("console_url")
+    @classmethod
+    def _console_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/@]+(/\S*)?$", value):
+            raise ValueError("must be an http:// or https:// URL without spaces or user:password@")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must be one line of printable text")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         return check_zone(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _default_name(self) -> Self:
+        """The URL's host (never its user or password) when no ``name`` is given."""
+        if not self.name:
+            self.name = urlsplit(self.url).hostname or "the CBS"
+        return self
 
 
 class WatchEntry(Strict):
@@ -73,6 +98,14 @@ class UncheckedAlert(MetaAlert):
     """A watched user that could not be checked: a blind spot, not a failed backup."""
 
     severity: Literal["critical", "warning", "info"] = "warning"
+
+
+def check_http_url(value: str) -> str:
+    """An http(s) URL that names a host. The message never repeats the value: it may be
+    a secret (a webhook's URL)."""
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must start with http:// or https:// and name a host")
+    return value
 
 
 def check_zone(value: str) -> str:

@@ -154,6 +154,7 @@ class DayChecks:
         self.result.errors += [replace(e, day=day) for e in fetched.errors]
         findings = evaluator.finish()
         self.result.state_s += evaluator.lookup_s
+        self.result.not_judged.merge(evaluator.not_judged)
         self.fired.update(f.key for f in findings if f.firing)
         self.sets_seen[day] = evaluator.sets_seen
         for login, sets in evaluator.sets_seen.items():

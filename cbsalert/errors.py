@@ -9,7 +9,8 @@
     │   ├── CbsApiError            the CBS answered "Status": "Error"
     │   │   └── CbsAuthError       ... because SysUser/SysPwd is wrong   -> exit 3
     │   ├── CbsUnavailableError    transport error, timeout, 5xx (after retries) -> exit 3
-    │   │   └── CbsConnectError    no connection at all (refused, DNS, TLS handshake)
+    │   │   ├── CbsConnectError    no connection at all (refused, DNS, TLS handshake)
+    │   │   └── CbsServerError     it answers, with errors: 5xx, or not the API (outage)
     │   ├── CbsBadResponseError    not JSON, JSON of the wrong shape, or too large
     │   │   └── CbsNotApiError     not the API answering: an HTTP error page, HTML, not JSON
     │   └── UnknownBackupSetError  a watch entry names a set the user does not have
@@ -108,6 +109,13 @@ class CbsConnectError(CbsUnavailableError):
 
     The same for every call of a run, whoever it is for: fetch treats it as the CBS's
     problem, not the user's."""
+
+
+class CbsServerError(CbsUnavailableError):
+    """Something answers at ``cbs.url``, but with errors: a 5xx (or 408, 429) after the
+    retries, or, when it says the CBS cannot be used (``outage``), an answer that is not
+    the API (an HTTP error page, HTML). The meta-alert tells it apart from a CBS that cannot
+    be reached: the people to call differ."""
 
 
 class CbsBadResponseError(CbsError):

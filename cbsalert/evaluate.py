@@ -16,7 +16,8 @@ from datetime import datetime
 
 from cbsalert.config import Config, WatchEntry
 from cbsalert.model import Finding, UserSnapshot
-from cbsalert.rules import RuleBase, evaluate
+from cbsalert.notjudged import NotJudgedTally
+from cbsalert.rules import RuleBase, assess
 
 StoredKeys = Callable[[Collection[str]], set[str]]
 
@@ -59,10 +60,14 @@ class Evaluator:
         self.sets_seen: dict[str, dict[str, str]] = {}
         self.sets_on_cbs: dict[str, frozenset[str]] = {}  # login -> what ListBackupSets listed
         self.lookup_s = 0.0  # time spent asking the state store
+        self.not_judged = NotJudgedTally()  # what the history rules could not judge
 
     def add(self, snap: UserSnapshot) -> None:
         rules = rules_for(self._config, self._entries[snap.login])
-        self.add_findings(evaluate(snap, rules, self._now))
+        findings, skipped = assess(snap, rules, self._now)
+        self.add_findings(findings)
+        for item in skipped:
+            self.not_judged.add(item)
         sets = sets_seen(snap)
         if sets:
             self.sets_seen[snap.login] = sets

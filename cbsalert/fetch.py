@@ -180,7 +180,7 @@ class _Fetcher:
         reports, progresses = answers[: len(pairs)], answers[len(pairs) :]
         progress = {job.id: item for job, item in zip(running, progresses, strict=True)}
         return [
-            JobResult(job, _id(dest), report, progress.get(job.id))
+            JobResult(job, _id(dest), report, progress.get(job.id), _name(dest))
             for (job, dest), report in zip(pairs, reports, strict=True)
         ]
 
@@ -191,6 +191,11 @@ def _raw(destination: Destination | None) -> str | None:
 
 def _id(destination: Destination | None) -> str | None:
     return destination.id if destination is not None else None
+
+
+def _name(destination: Destination | None) -> str | None:
+    """The destination's name, made safe by ``records`` (``None`` when the CBS gave none)."""
+    return (destination.name or None) if destination is not None else None
 
 
 async def _all(*calls: Awaitable[T]) -> list[T]:

@@ -36,6 +36,8 @@ class HistoryJob:
     destination_id: str | None
     day: date
     outcome: Outcome
+    owner: str = ""
+    backup_set_name: str | None = None
     job_id: str | None = None
     mode: str | None = None
     status: str | None = None

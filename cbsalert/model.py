@@ -7,6 +7,7 @@ stay pure functions of them and are tested without any server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Literal
@@ -23,6 +24,10 @@ Count = int | Literal["unknown"] | None
 Severity = Literal["critical", "warning", "info"]
 AlertState = Literal["new", "escalated", "unsilenced", "repeat", "firing", "resolved"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+# Why the CBS could not be used (``outage.outage_cause``): the system user was refused
+# (``login``), nothing answered in time or at all (``reach``), something answered with
+# errors (``answers``). The meta-alert says which.
+OutageCause = Literal["login", "reach", "answers"]
 
 
 def worse(severity: str, than: str) -> bool:
@@ -32,12 +37,14 @@ def worse(severity: str, than: str) -> bool:
 
 @dataclass(frozen=True)
 class JobResult:
-    """One backup job as seen on one destination (``destination_id`` ``None`` when unknown)."""
+    """One backup job as seen on one destination (``destination_id`` ``None`` when unknown;
+    ``destination_name`` the name GetBackupSet gave it, ``None`` when it gave none)."""
 
     job: BackupJob
     destination_id: str | None
     report: JobReport | None
     progress: JobProgress | None = None
+    destination_name: str | None = None
 
 
 @dataclass
@@ -102,6 +109,20 @@ class CheckError:
         return {**asdict(self), "day": self.day.isoformat() if self.day else None}
 
 
+def alert_key(alert: Mapping[str, Any]) -> str:
+    """An alert's identity (rule, login, backup set and destination) from its JSON form: a
+    finding's, or a row of a message context, which is how notifiers that deduplicate at
+    the provider (PagerDuty's ``dedup_key``) name it."""
+    return _key(
+        str(alert["rule"]), str(alert["login"]), alert.get("backup_set_id"),
+        alert.get("destination_id"),
+    )  # fmt: skip
+
+
+def _key(rule: str, login: str, backup_set_id: str | None, destination_id: str | None) -> str:
+    return "|".join((rule, login, backup_set_id or "", destination_id or ""))
+
+
 @dataclass(frozen=True)
 class Finding:
     """What one rule says about one alert identity on one day: firing, or clear."""
@@ -116,6 +137,9 @@ class Finding:
     backup_set_id: str | None = None
     backup_set_name: str | None = None
     destination_id: str | None = None
+    # Shown, never part of the key: a renamed destination is the same alert. Not stored with
+    # the alert either (no column): a message about the stored alert alone shows the id.
+    destination_name: str | None = None
     job_id: str | None = None
     status: str | None = None
     start_time: datetime | None = None
@@ -130,9 +154,7 @@ class Finding:
     @property
     def key(self) -> str:
         """The alert's identity: rule, login, backup set and destination."""
-        return "|".join(
-            (self.rule, self.login, self.backup_set_id or "", self.destination_id or "")
-        )
+        return _key(self.rule, self.login, self.backup_set_id, self.destination_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every documented field, times as ISO 8601 with their offset."""
@@ -145,6 +167,7 @@ class Finding:
             "backup_set_id": self.backup_set_id,
             "backup_set_name": self.backup_set_name,
             "destination_id": self.destination_id,
+            "destination_name": self.destination_name,
             "job_id": self.job_id,
             "status": self.status,
             "start_time": self.start_time.isoformat() if self.start_time else None,
@@ -167,6 +190,11 @@ class AlertEvent:
     ``previous_severity`` is the severity people last heard, when it differs from the
     alert's now (an escalation, or a reminder after it eased). ``notify`` is empty for
     events nobody hears about.
+
+    ``first_failed_day`` is the backup day of the evidence that started the episode (the
+    stored ``since_day``), ``days_failing`` the days from it to the latest failing one, both
+    ends counted (also once resolved: how long it was failing); ``since`` is when the check
+    that noticed it ran, which after a catch-up or a late check is days later.
     """
 
     finding: Finding
@@ -176,6 +204,7 @@ class AlertEvent:
     silenced: bool = False
     notify: tuple[str, ...] = ()
     previous_severity: Severity | None = None
+    first_failed_day: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = self.finding.to_dict()
@@ -183,5 +212,8 @@ class AlertEvent:
         data["previous_severity"] = self.previous_severity
         data["since"] = self.since.isoformat() if self.since else None
         data["days_failing"] = self.days_failing
+        data["first_failed_day"] = (
+            self.first_failed_day.isoformat() if self.first_failed_day else None
+        )
         data["silenced"] = self.silenced
         return data

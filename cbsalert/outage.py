@@ -10,12 +10,21 @@ meta-alert instead of one alert per user):
 * every user failing the same way on the wire (a proxy that 404s one operation).
 
 Wrong system credentials are the client's to say (``cbs_call``), from the server's answer.
+``outage_cause`` names which of the three a run's error is, for the meta-alert's words.
 """
 
 from __future__ import annotations
 
 from cbsalert.cbs_call import CbsCaller
-from cbsalert.errors import CbsConnectError, CbsError, CbsNotApiError, CbsUnavailableError
+from cbsalert.errors import (
+    CbsAuthError,
+    CbsConnectError,
+    CbsError,
+    CbsNotApiError,
+    CbsServerError,
+    CbsUnavailableError,
+)
+from cbsalert.model import OutageCause
 
 
 class OutageWatch:
@@ -58,7 +67,18 @@ class OutageWatch:
         return _unavailable(failures[0])
 
 
+def outage_cause(exc: CbsError) -> OutageCause:
+    """What an error that stopped the run says about the CBS."""
+    if isinstance(exc, CbsAuthError):
+        return "login"
+    if isinstance(exc, CbsServerError):
+        return "answers"
+    return "reach"
+
+
 def _unavailable(exc: CbsError) -> CbsUnavailableError:
+    """The run's error: as it is when the wire failed, a ``CbsServerError`` when what
+    answered is not the API (it answers, but not as the CBS)."""
     if isinstance(exc, CbsUnavailableError):
         return exc
-    return CbsUnavailableError(exc.operation, exc.message)
+    return CbsServerError(exc.operation, exc.message)

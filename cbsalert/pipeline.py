@@ -25,10 +25,11 @@ from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
 from cbsalert.devtools import faults
-from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact, redact_url
+from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.model import AlertEvent, Finding
-from cbsalert.notify import MessageContext, Notifier, Parts, build_context
+from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, build_context
+from cbsalert.outage import outage_cause
 from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
 from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
 from cbsalert.state import HeldLock, PlanDeliveries, StateStore, holder_id, open_store
@@ -49,22 +50,43 @@ def plan_messages(
     unchecked: int = 0,
     days: Sequence[date] = (),
     not_checked: Sequence[date] = (),
+    backups_checked: bool = True,
 ) -> Iterator[tuple[str, MessageContext, list[str]]]:
-    """Route events to notifiers (a rule's ``notify``) and group them (digest or per alert);
-    one message at a time, as the state store writes them. Every message's header says how
-    many watched users were ``unchecked`` in this run, which ``days`` it checked and which
-    missed days it did ``not_checked``."""
+    """Route events to notifiers (a rule's ``notify``; ``_hears``) and group them (digest or
+    per alert); one message at a time, as the state store writes them. Every message's
+    header says how many watched users were ``unchecked`` in this run, which ``days`` it
+    checked and which missed days it did ``not_checked``, or that it checked no backups at
+    all (``backups_checked``: the CBS could not be used), and names the server."""
+    routes = {r.id: r.notify for r in (*config.rules, meta_rule(config), unchecked_rule(config))}
     for name, notifier in config.notifiers.items():
-        mine = [e for e in events if name in e.notify]
+        mine = [e for e in events if _hears(e, name, notifier, routes)]
         if not mine:
             continue
         groups = [[e] for e in mine] if notifier.group == "per_alert" else [mine]
         for group in groups:
             context = build_context(
-                day, config.timezone, group, now, limit=notifier.max_alerts,
+                day, config.timezone, group, now, limit=notifier.message_limit(),
                 unchecked=unchecked, days=days, not_checked=not_checked,
+                server=config.cbs.name, console_url=config.cbs.console_url,
+                backups_checked=backups_checked,
             )  # fmt: skip
             yield name, context, [e.finding.key for e in group]
+
+
+def _hears(
+    event: AlertEvent, name: str, notifier: NotifierConfig, routes: Mapping[str, Sequence[str]]
+) -> bool:
+    """Whether notifier ``name`` gets ``event``: what people are told (the event's
+    ``notify``), and for a kind that ``wants_all_firing`` also every alert still firing
+    unheard, of a rule routed to it, unless silenced."""
+    if name in event.notify:
+        return True
+    return (
+        notifier.wants_all_firing
+        and event.state == "firing"
+        and not event.silenced
+        and name in routes.get(event.finding.rule, ())
+    )
 
 
 async def run_once(
@@ -108,6 +130,7 @@ async def run_once(
                 plan=lambda events: plan_messages(
                     config, events, result.day, now, unchecked=result.users_unchecked,
                     days=result.days or [result.day], not_checked=result.days_not_checked,
+                    backups_checked=bool(result.days),
                 ),
             )  # fmt: skip
             _deliver(config, store, result, lock, now, notifiers, clock)
@@ -156,8 +179,9 @@ async def _check(
         live += checks.sift(unchecked.run_findings(result.day, owners, result.errors, everyone))
     live.append(
         meta.run_finding(
-            result.day, result.fatal_reason, redact_url(config.cbs.url), checked=result.days,
-            caught_up=result.days[:-1], not_checked=days.not_checked, limit=limit or 0,
+            result.day, result.fatal_reason, config.cbs.name, cause=result.fatal_cause,
+            checked=result.days, caught_up=result.days[:-1], not_checked=days.not_checked,
+            limit=limit or 0,
         )
     )  # fmt: skip
     faults.point("evaluated")
@@ -200,6 +224,7 @@ async def _fetch(
         return fetched
     except (CbsAuthError, CbsUnavailableError) as exc:
         result.fatal_reason = redact(str(exc), config.secrets())
+        result.fatal_cause = outage_cause(exc)
         result.fatal = f"the CBS cannot be used: {result.fatal_reason}"
         log.error("%s", result.fatal)
         return None

@@ -234,6 +234,7 @@ class JobReport(CbsRecord):
     updated_files: CbsInt = _alias("NumOfUpdatedFiles")
     updated_files_size: CbsInt = _alias("TotalUpdatedFilesSize")
     deleted_files: CbsInt = _alias("NumOfDeletedFiles")
+    deleted_files_size: CbsInt = _alias("TotalDeletedFilesSize")
     moved_files: CbsInt = _alias("NumOfMovedFiles")
 
 

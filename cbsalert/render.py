@@ -7,7 +7,8 @@ to every ``{{ value }}``) and extra filters. This module defines the two mail fl
 
 * ``TEXT`` (email subject and plain-text body): no escaping; templates pipe data through
   ``oneline`` so that a name holding a newline cannot forge lines or headers.
-* ``HTML`` (email HTML body): Jinja's HTML autoescape.
+* ``HTML`` (email HTML body): Jinja's HTML autoescape; its ``summary`` filter shows a
+  status constant small and grey (the words before it are what a person reads).
 * both: control and bidi characters are removed from every ``{{ value }}`` by the
   environment's ``finalize`` (``strip_controls``).
 
@@ -19,6 +20,7 @@ the filters produce are ``cbsalert.labels``'; the per-kind hints are the rule ki
 from __future__ import annotations
 
 import functools
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,16 +41,28 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from cbsalert.cbswords import modes_phrase, status_phrase
 from cbsalert.labels import (
+    alert_badge,
+    backups_phrase,
     clip,
     counts_phrase,
+    day_label,
     days_phrase,
+    destination_label,
+    failing_phrase,
     format_time,
+    job_counts,
+    job_facts,
+    job_label,
     oneline,
     plural,
     set_label,
+    severity_badge,
+    severity_key,
+    short_days,
     state_label,
     unchecked_phrase,
 )
@@ -87,8 +101,29 @@ def _plain_finalize(value: object) -> object:
     return strip_controls(value) if isinstance(value, str) else value
 
 
+def _summary(alert: dict[str, Any], length: int = 500) -> str:
+    """An alert's summary on one line, cut to ``length``."""
+    return clip(oneline(alert.get("summary") or ""), length)
+
+
+# A status constant as the CBS sends it; anything else in ``status`` is data, not markup.
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]*")
+_SMALL_CODE = '<code style="font-size:11px;color:#59636e;">{}</code>'
+
+
+def _summary_html(alert: dict[str, Any], length: int = 500) -> Markup:
+    """The summary, escaped, with its status constant (``(BS_STOP_BY_SYSTEM_ERROR)``, from
+    ``cbswords.status_phrase``) small and grey: shown once, after the words."""
+    text = escape(_summary(alert, length))
+    status = alert.get("status")
+    if isinstance(status, str) and _CONSTANT.fullmatch(status):
+        small = Markup(_SMALL_CODE).format(status)
+        text = Markup(str(text).replace(f"({status})", f"({small})"))
+    return text
+
+
 TEXT = Flavour("text", _plain_finalize)
-HTML = Flavour("html", _plain_finalize, autoescape=True)
+HTML = Flavour("html", _plain_finalize, autoescape=True, filters=(("summary", _summary_html),))
 
 
 @pass_context
@@ -101,9 +136,26 @@ def _span(context: Context, alert: dict[str, Any]) -> str:
     return _format_span(alert, context["run"]["timezone"])
 
 
+def _siblings(context: Context) -> list[dict[str, Any]]:
+    """The message's alerts, when the template has them (a Slack section renders one)."""
+    alerts = context.get("alerts")
+    return alerts if isinstance(alerts, list) else []
+
+
+@pass_context
+def _job_label(context: Context, alert: dict[str, Any]) -> str:
+    return job_label(alert, _siblings(context))
+
+
+@pass_context
+def _facts(
+    context: Context, alert: dict[str, Any], destination: bool = True, said: str = ""
+) -> str:
+    return job_facts(alert, _siblings(context), destination=destination, said=said)
+
+
 def _colors(alert: dict[str, Any]) -> tuple[str, str]:
-    key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
-    return SEVERITY_COLORS.get(key, ("#333333", "#f5f5f5"))
+    return SEVERITY_COLORS.get(severity_key(alert), ("#333333", "#f5f5f5"))
 
 
 @functools.lru_cache(maxsize=32)
@@ -130,6 +182,7 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         span=_span,
         counts=counts_phrase,
         days=days_phrase,
+        shortdays=short_days,
         unchecked=unchecked_phrase,
         setlabel=set_label,
         hint=hint,
@@ -138,6 +191,18 @@ def environment(flavour: Flavour, user_dir: Path | None = None) -> Environment:
         plural=plural,
         colors=_colors,
         state_label=state_label,
+        badge=alert_badge,
+        severity_badge=severity_badge,
+        status=status_phrase,
+        modes=modes_phrase,
+        job_counts=job_counts,
+        destination=destination_label,
+        job_label=_job_label,
+        facts=_facts,
+        summary=_summary,
+        failing=failing_phrase,
+        shortday=day_label,
+        backups=backups_phrase,
     )
     env.filters.update(dict(flavour.filters))
     env.globals.update(hints=KIND_HINTS, default_hint=DEFAULT_HINT, resolved_hint=RESOLVED_HINT)

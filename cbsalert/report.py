@@ -1,5 +1,9 @@
 """A run's report on the terminal: the alerts of ``check`` (and ``demo``), the users that
-could not be checked, the summary line. Built from ``terminal``'s inert text and tables."""
+could not be checked, the summary line. Built from ``terminal``'s inert text and tables.
+
+Severity is its word (``Critical``), coloured, without the messages' emoji: the word is what
+a colour-blind reader needs, and emoji widths differ between terminals (a table border
+drawn after one is misplaced in some), which cron mail and ``grep`` do not need either."""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cbsalert.labels import days_phrase, format_span, plural, state_count, state_label
+from cbsalert.labels import (
+    days_phrase,
+    format_span,
+    job_facts,
+    severity_badge,
+    state_count,
+    state_label,
+)
 from cbsalert.runresult import RunResult
 from cbsalert.terminal import backup_set, lines, print_line, record_table, text, who
 
@@ -23,17 +34,14 @@ def alerts_table(
     for alert in alerts:
         severity = alert["severity"]
         resolved = alert["state"] == "resolved"
+        style = "green" if resolved else _SEVERITY_STYLE.get(severity, "")
         head = lines(
-            text(severity, "green" if resolved else _SEVERITY_STYLE.get(severity, "")),
+            text(severity_badge(severity, emoji=False), style),
             state_label(alert),
             "silenced" if alert.get("silenced") else None,
             alert["date"] if show_day else None,
         )
-        counts = None
-        if alert.get("errors") is not None or alert.get("warnings") is not None:
-            counts = f"{plural(alert.get('errors'), 'error')}, "
-            counts += plural(alert.get("warnings"), "warning")
-        facts = lines(alert.get("status"), counts, format_span(alert, zone), sep=" · ")
+        facts = lines(format_span(alert, zone), job_facts(alert, alerts), sep=" · ")
         table.add_row(head, lines(who(alert), backup_set(alert), facts, alert["summary"]))
     return table
 

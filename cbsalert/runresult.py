@@ -15,7 +15,8 @@ from datetime import date
 from typing import Any, Literal, get_args
 
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
-from cbsalert.model import AlertEvent, AlertState, CheckError
+from cbsalert.model import AlertEvent, AlertState, CheckError, OutageCause
+from cbsalert.notjudged import NotJudgedTally
 
 Outcome = Literal["ok", "partial", "cbs_unreachable", "error"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
@@ -51,11 +52,14 @@ class RunResult:
     errors: list[CheckError] = field(default_factory=list)
     fatal: str | None = None
     fatal_reason: str | None = None
+    fatal_cause: OutageCause = "reach"  # with ``fatal``: what the CBS did (the meta-alert's words)
     skipped: str | None = None  # set when another instance had already done this run
     deliveries_sent: int = 0
     deliveries_failed: int = 0
     duration_s: float = 0.0
     state_s: float = 0.0
+    # Sets the history rules could not judge (too little history, unknown counts).
+    not_judged: NotJudgedTally = field(default_factory=NotJudgedTally)
 
     @property
     def users_checked(self) -> int:
@@ -110,4 +114,5 @@ class RunResult:
             "calls_by_operation": dict(self.calls_by_operation),
             "duration_s": round(self.duration_s, 3),
             "state_s": round(self.state_s, 3),  # of which in the state database
+            "not_judged": self.not_judged.to_json(),
         }

@@ -6,6 +6,7 @@ tells each scheduled run its slot, which the state store hands to one instance o
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -15,6 +16,8 @@ from apscheduler.triggers.cron import CronTrigger
 if TYPE_CHECKING:
     from cbsalert.config import Config
 
+GAP_STEPS = 400
+_TICK = timedelta(microseconds=1)
 # A run that is hours late still runs: yesterday is still yesterday.
 MISFIRE_GRACE_S = 6 * 3600
 # Look-back windows for the fire time of a scheduled run: a run is normally milliseconds
@@ -38,6 +41,27 @@ def cron_trigger(expr: str, timezone: str) -> CronTrigger:
             day_of_week=dow, timezone=zone,
         )  # fmt: skip
     raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+
+
+@functools.lru_cache(maxsize=16)
+def longest_gap(expr: str, timezone: str, *, span: timedelta = timedelta(days=62)) -> timedelta:
+    """The longest time between two runs of the schedule, over ``span`` from a fixed start
+    (and at least its first two runs; at most ``GAP_STEPS`` runs are looked at: a schedule
+    that fires more often than that has short gaps anyway). For a notifier whose alerts
+    must outlive the time until the next run (Alertmanager's ``endsAt``)."""
+    trigger = cron_trigger(expr, timezone)
+    start = datetime(2026, 1, 5, tzinfo=ZoneInfo(timezone))  # a Monday, outside DST changes
+    fire = trigger.get_next_fire_time(None, start)
+    longest = timedelta(0)
+    for _ in range(GAP_STEPS):
+        following = None if fire is None else trigger.get_next_fire_time(fire, fire + _TICK)
+        if fire is None or following is None:
+            break
+        longest = max(longest, following - fire)
+        if following - start > span:
+            break
+        fire = following
+    return longest or span
 
 
 def scheduled_slot(config: Config, now: datetime) -> str | None:

@@ -45,6 +45,12 @@ class AlertSnapshot:
         return self.last_notified_at is not None and self.last_notified_at >= self.since
 
 
+def days_failing(since_day: date, last_fired_day: date) -> int:
+    """An episode's length in backup days: from its first failing day to its latest one,
+    both counted (what messages and ``cbsalert alerts`` call "3 days")."""
+    return (last_fired_day - since_day).days + 1
+
+
 @dataclass(frozen=True)
 class ActiveSilence:
     """A silence as plain data; its rule, login and set are patterns (``cbsalert.scope``:

@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cbsalert.errors import CbsalertError
-from cbsalert.labels import format_time, set_label
+from cbsalert.labels import failing_phrase, format_time, set_label, severity_badge
 from cbsalert.safetext import escape_controls
 
 
@@ -124,13 +124,17 @@ def backup_set(row: Mapping[str, Any]) -> str:
 
 
 def stored_alerts_table(rows: Iterable[Mapping[str, Any]], title: str, zone: str) -> Table:
-    """`cbsalert alerts`: state, rule, who and which set, since when, silences and failed
-    deliveries, the last summary."""
+    """`cbsalert alerts`: state, rule, who and which set, since which backup day (and when a
+    check noticed it), silences and failed deliveries, the last summary."""
     table = record_table(title, "State", "Alert")
     for row in rows:
         firing = row["state"] == "firing"
-        head = lines(text(row["state"], "red" if firing else "green"), row.get("severity"))
-        when = [f"since {local_time(row.get('since'), zone)}"]
+        severity = row.get("severity")
+        head = lines(
+            text(row["state"], "red" if firing else "green"),
+            severity_badge(severity, emoji=False) if severity else None,
+        )
+        when = [failing_phrase(row) or "failing", f"noticed {local_time(row.get('since'), zone)}"]
         if row.get("last_seen"):
             when.append(f"last seen {row['last_seen']}")
         when.append(f"last message {local_time(row.get('last_notified_at'), zone)}")

@@ -34,7 +34,9 @@ KeyPath = tuple[Any, ...]
 
 ALIAS_BUDGET = 10_000
 MAX_DEPTH = 50
-SECRET_KEYS = frozenset({"sys_password", "password", "token", "webhook_url", "heartbeat_url"})
+SECRET_KEYS = frozenset(
+    {"sys_password", "password", "token", "webhook_url", "heartbeat_url", "routing_key", "secret"}
+)
 
 # libyaml when the wheel has it: ten times faster on a ten-thousand-user watch list, and
 # its nodes carry the same line marks the error messages use.

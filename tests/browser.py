@@ -1,52 +1,33 @@
-"""A real browser for the tests that look at a message as a person would: the system's
-Chromium, started as ``cbsalert.devtools.browser`` says.
+"""The ``browser`` fixture: one headless Chromium per test session (per xdist worker), for
+tests that judge a message as a person sees it (cbsalert.devtools.browser.Chromium), and
+``layout``, which measures where a page's texts are and whether anything sticks out.
 
-Its fixtures are everyone's (``tests/conftest.py`` loads this module as a plugin): the
-module's ``browser``, started on first use, and ``page_at``: ``page_at(390)`` is a page 390
-CSS pixels wide and a phone's 844 tall. ``layout(page, needles)`` measures what the tests
-check.
+Without Chromium or Playwright those tests are skipped, saying why; ``.ci/run`` installs
+Debian's ``chromium``. conftest.py imports ``browser``: every test module shares it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
 
-from cbsalert.devtools.browser import CHROMIUM, FLAGS, PHONE
+from cbsalert.devtools.browser import CHROMIUM, DESKTOP, PHONE, SCREEN_HEIGHT, Chromium
 
-PHONE_WIDTH, PHONE_HEIGHT = PHONE
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
-
-# Per module, not per session: Playwright's synchronous API runs an event loop in this
-# thread while it is started, and every later test of the worker that calls asyncio.run
-# (run_once, the CBS client) would fail with "cannot be called from a running event loop".
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(FLAGS))
-        yield launched
-        launched.close()
+__all__ = ["DESKTOP", "PHONE", "SCREEN_HEIGHT", "Chromium", "browser", "layout"]
 
 
-@pytest.fixture
-def page_at(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """``page_at(width, height=844)``: a new page of that viewport, closed after the test."""
-    pages: list[Page] = []
-
-    def make(width: int, height: int = PHONE_HEIGHT) -> Page:
-        page = browser.new_page(viewport={"width": width, "height": height})
-        pages.append(page)
-        return page
-
-    yield make
-    for page in pages:
-        page.close()
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Chromium]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extras)")
+    with Chromium() as started:
+        yield started
 
 
 _LAYOUT = """(needles) => {

@@ -14,10 +14,9 @@ import yaml
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
+from tests.alertmanager_process import REQUIRED, Alertmanager, binary
+from tests.browser import browser  # noqa: F401 - the fixture, one Chromium per session
 from tests.hostile import HostileCbs
-
-# The real-browser fixtures (`browser`, `page_at`) for the tests that look at messages.
-pytest_plugins = ["tests.browser"]
 
 SYS_PASSWORD = "Sys-S3cret-pw!"
 
@@ -83,6 +82,22 @@ def _servers(kind: type[_Sim]) -> Iterator[Callable[[dict[str, Any] | SimData], 
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
+    """A real Alertmanager on loopback for the whole session (tests/alertmanager_process.py)."""
+    program = binary()
+    if program is None:
+        if REQUIRED:
+            pytest.fail(f"CBSALERT_TEST_ALERTMANAGER={REQUIRED} is not an executable")
+        pytest.skip(
+            "needs a real Alertmanager: /usr/bin/prometheus-alertmanager is missing "
+            "(apt-get install prometheus-alertmanager)"
+        )
+    server = Alertmanager(program, tmp_path_factory.mktemp("alertmanager"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from typing import Any
 
+from cbsalert.labels import SEVERITY_EMOJI, severity_badge
 from tests.fault_world import LOGINS
 
 
@@ -19,11 +20,11 @@ def slack_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
     return [json.dumps(m, ensure_ascii=False) for m in messages]
 
 
-# An alert's line in a Slack entry: ":red_circle: *Critical* · new — Backup of ..." (the
-# state may read "got worse: was warning", "still failing (silenced)", "new · backups of ...").
-_ALERT_LINE = re.compile(
-    r":\w+: \*(?:Critical|Warning|Info)\* · (.+?)(?: \(silenced\))?(?: · backups of [^—]+)? — "
-)
+# An alert's line in a Slack entry: "🔴 Critical · new — Backup of ..." (its badge, then the
+# state, which may read "got worse: was warning", "still failing (silenced)", "new · backups
+# of ...").
+_BADGES = "|".join(re.escape(severity_badge(s)) for s in ("critical", "warning", "info"))
+_ALERT_LINE = re.compile(rf"(?:{_BADGES}) · (.+?)(?: \(silenced\))?(?: · backups of [^—]+)? — ")
 
 
 def slack_states(messages: Iterable[dict[str, Any]], about: str) -> list[str]:
@@ -40,7 +41,7 @@ def slack_states(messages: Iterable[dict[str, Any]], about: str) -> list[str]:
                 found = _ALERT_LINE.match(line)
                 if found:
                     out.append(found.group(1))
-                elif line.startswith(":white_check_mark:") and about in line:
+                elif line.startswith(SEVERITY_EMOJI["resolved"]) and about in line:
                     out.append("resolved")
     return out
 

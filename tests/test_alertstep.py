@@ -80,3 +80,12 @@ def test_a_rerun_of_the_same_day_changes_nothing_and_reports_it_as_stored() -> N
         "firing", True,
     )  # fmt: skip
     assert step.event.finding.day == day(1)
+
+
+def test_older_good_news_reported_as_still_firing_keeps_this_runs_destination_name() -> None:
+    # The store keeps no destination name: the stored alert's finding would show the id.
+    snap = fired(backup(2))
+    older = replace(backup(1, firing=False), destination_name="Offsite S3")
+    step = next_step(older, snap, RULE, False, morning(3))
+    assert step.event is not None and step.event.state == "firing"
+    assert step.event.finding.destination_name == "Offsite S3"

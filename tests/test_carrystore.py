@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -9,9 +10,10 @@ import pytest
 from sqlalchemy import inspect
 
 from cbsalert.state import StateStore
-from cbsalert.state.carried import CarriedJob
+from cbsalert.state.carried import CarriedJob, _decode, _encode
 from cbsalert.state.engine import writer
 from cbsalert.state.schema import alembic_config, current_revision, upgrade
+from cbsalert.state.tables import CarriedJobRow
 from tests.state_helpers import day, morning
 from tests.state_helpers import db_url as db_url  # the SQLite + PostgreSQL fixture
 
@@ -77,3 +79,19 @@ def _downgrade(store: StateStore, revision: str) -> None:
 
     with writer(store.engine).begin() as connection:
         command.downgrade(alembic_config(connection), revision)
+
+
+def test_destination_names_ride_in_the_job_column_and_an_older_row_has_none(
+    store: StateStore,
+) -> None:
+    named = carried(1, names=("Offsite S3", None))
+    hostile = carried(2, names=(HOSTILE, None))
+    store.carried.remember([named, hostile])
+    assert sorted(store.carried.load(), key=lambda j: j.day) == [named, hostile]
+    assert (named.name(0), named.name(1), named.name(5)) == ("Offsite S3", None, None)
+    # A row remembered by a cbsalert that kept no names: no migration, the ids alone.
+    row = _encode(carried(3))
+    job = json.loads(str(row["job"]))
+    del job["names"]
+    older = _decode(CarriedJobRow(**{**row, "job": json.dumps(job)}))
+    assert older.names == () and older.name(0) is None

@@ -22,7 +22,7 @@ from cbsalert.config import Config, load_config
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
-from cbsalert.labels import short_day
+from cbsalert.labels import day_label
 from cbsalert.metrics import Metrics
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
@@ -160,7 +160,7 @@ def test_days_missed_while_the_cbs_was_down_are_checked_and_told_in_one_message(
     assert "· new · backups of Tue 17 Nov" in about(message, "Docs", "· new")
     assert about(message, "Docs", "resolved (").endswith(" · Wed 18 Nov")
     assert "· new · backups of Wed 18 Nov" in about(message, "Mail", "· new")
-    reachable = about(message, "can reach the CBS")
+    reachable = about(message, "can check the backups on CBS")
     assert "2026-11-17 and 2026-11-18" in reachable and "checked now" in reachable
     # Within the API-call formula for each day checked: 3 + S x (1 + N x D) per user, for
     # S = 2 sets that ran, N = 1 job each, D = 1 destination.
@@ -222,7 +222,7 @@ def test_catch_up_days_0_checks_yesterday_only_and_says_which_days_went_unchecke
         ("failed", "Mail", "new", str(day(3))),
     ]  # Docs failed on day 1 only, which nobody checked
     assert sim.count() - calls == back.api_calls == 3 + 2 * 2
-    reachable = about(slack.messages[-1], "can reach the CBS")
+    reachable = about(slack.messages[-1], "can check the backups on CBS")
     assert "2026-11-17 and 2026-11-18 were not checked (catch_up_days: 0)" in reachable
 
 
@@ -246,7 +246,7 @@ def test_a_long_outage_is_caught_up_only_catch_up_days_back_and_the_rest_is_name
         ("failed", "Mail", "resolved", str(day(10))),
     ]
     message = slack.messages[-1]
-    reachable = about(message, "can reach the CBS")
+    reachable = about(message, "can check the backups on CBS")
     assert "2026-11-24 to 2026-11-26" in reachable and "checked now" in reachable
     assert "2026-11-17 to 2026-11-23 were not checked (catch_up_days: 3)" in reachable
     assert "not checked: *Tue 17 Nov to Mon 23 Nov*" in json.dumps(message, ensure_ascii=False)
@@ -312,8 +312,8 @@ def test_serve_catches_up_as_check_does(
     Service(path, config, Metrics()).run_scheduled(scheduled=False)
 
     [message] = slack.messages
-    assert f"backups of {short_day(missed)}" in about(message, "Docs", "· new")
-    assert f"{short_day(missed)} to {short_day(yesterday)}" in message["text"]
+    assert f"backups of {day_label(missed)}" in about(message, "Docs", "· new")
+    assert f"{day_label(missed)} to {day_label(yesterday)}" in message["text"]
 
 
 def test_catching_up_stops_after_deadline_s_and_yesterday_is_checked_anyway(

@@ -163,16 +163,16 @@ def test_one_day_is_exactly_what_reconcile_findings_says() -> None:
 
 def test_the_meta_alert_names_the_days_an_outage_cost() -> None:
     meta = CbsUnreachableRule(id="meta", notify=[])
-    url = "https://cbs.example.com"
-    back = meta.run_finding(Y, None, url, caught_up=[ago(2), ago(1)], not_checked=[ago(5),
+    server = "cbs.example.com"
+    back = meta.run_finding(Y, None, server, caught_up=[ago(2), ago(1)], not_checked=[ago(5),
                             ago(4), ago(3)], limit=2)  # fmt: skip
     assert back.summary == (
-        "cbsalert can reach the CBS at https://cbs.example.com again. The backups of "
+        "cbsalert can check the backups on CBS cbs.example.com again. The backups of "
         "2026-11-20 and 2026-11-21, not checked before, are checked now. The backups of "
         "2026-11-17 to 2026-11-19 were not checked (catch_up_days: 2); cbsalert check --date "
         "DAY checks one by hand."
     )
-    assert meta.run_finding(Y, None, url).summary.endswith("at https://cbs.example.com again.")
-    down = meta.run_finding(Y, "HTTP 503", url, checked=[ago(1)])
+    assert meta.run_finding(Y, None, server).summary.endswith("on CBS cbs.example.com again.")
+    down = meta.run_finding(Y, "HTTP 503", server, checked=[ago(1)])
     assert down.summary.endswith(": HTTP 503. Only the backups of 2026-11-21 were checked.")
-    assert meta.run_finding(Y, "HTTP 503", url).summary.endswith("No backup was checked.")
+    assert meta.run_finding(Y, "HTTP 503", server).summary.endswith("No backup was checked.")

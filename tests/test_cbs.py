@@ -33,6 +33,7 @@ from cbsalert.errors import (
     CbsConnectError,
     CbsError,
     CbsNotApiError,
+    CbsServerError,
     CbsUnavailableError,
 )
 
@@ -723,7 +724,7 @@ def test_the_password_never_leaks_into_errors_reprs_or_logs(
 
     kinds = {type(e) for e in errors}
     assert kinds == {CbsAuthError, CbsApiError, CbsBadResponseError, CbsNotApiError,
-                     CbsUnavailableError, CbsConnectError}  # fmt: skip
+                     CbsUnavailableError, CbsServerError, CbsConnectError}  # fmt: skip
     assert len(errors) == 9
     assert any("timed out" in str(e) for e in errors)
     for exc in errors:

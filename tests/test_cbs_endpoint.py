@@ -153,7 +153,9 @@ def test_a_wrong_cbs_url_is_exit_3_with_the_meta_alert_and_the_fix(
         f"{FIX_API_PATH}"  # fmt: skip
     [message] = slack_texts(slack.messages)
     # (Slack's escaping turns the backticks around cbs.url into look-alikes.)
-    assert "cannot reach the CBS" in message and called in message
+    # Something answers at cbs.url, so the server answers errors: it is not unreachable.
+    assert "CBS 127.0.0.1 answers errors: ListBackupJobMode: answered HTTP 404" in message
+    assert called in message
     assert "should be the server" in message and "without /obs/api/json" in message
     assert "Traceback" not in done.stderr
 
@@ -168,7 +170,7 @@ def test_html_for_every_user_is_the_cbs_unusable(
     assert result.fatal is not None and "answered an HTML page (HTTP 200)" in result.fatal
     assert result.errors == []
     [message] = slack_texts(slack.messages)
-    assert "cannot reach the CBS" in message
+    assert "CBS 127.0.0.1 answers errors: ListBackupSets: answered an HTML page" in message
 
 
 def test_https_to_a_plain_http_cbs_is_the_cbs_unusable(

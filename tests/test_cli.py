@@ -53,7 +53,7 @@ def test_the_example_config_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T1/B1/x")
     code, out, err = invoke("validate", "-c", str(ROOT / "rules.example.yaml"))
     assert code == 0, err
-    assert "OK" in out and "6 rules" in out
+    assert "OK" in out and "9 rules" in out
 
 
 def test_validate_reports_every_problem_with_file_line_and_key(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_demo_shows_the_alerts_and_the_messages() -> None:
     code, out, err = invoke("demo")
     assert code == 0, err
     for expected in ("BS_STOP_BY_SYSTEM_ERROR", "RESTORE_STOP_BY_ERROR", "Exchange mailboxes",
-                     "still running", "What reached Slack", "Subject: [cbsalert]",
+                     "still running", "What reached Slack", "Subject: 🔴 2 critical — acme-fs",
                      "Nothing new to say"):  # fmt: skip
         assert expected in out
 

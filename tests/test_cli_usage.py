@@ -188,7 +188,7 @@ def test_silence_silences_and_alerts_show_times_in_the_config_zone(checked: Path
     listed = flat(invoke("silences", "-c", str(checked)).stdout)
     assert "2999-06-01 14:00 CEST" in listed and "+00:00" not in listed
     alerts = flat(invoke("alerts", "-c", str(checked)).stdout)
-    assert re.search(rf"since {LOCAL_TIME}", alerts), alerts
+    assert re.search(rf"noticed {LOCAL_TIME}", alerts), alerts
     assert re.search(rf"last message {LOCAL_TIME}", alerts), alerts
 
 

@@ -51,8 +51,8 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["cbsalert.yaml:4: cbs.timeout_s: Input should be a valid number"],
     ),
     "unknown notifier type": (
-        "    type: slack", "    type: teams",
-        ["cbsalert.yaml:15: notifiers.ops: unknown type 'teams'", "'slack'", "'email'"],
+        "    type: slack", "    type: fax",
+        ["cbsalert.yaml:15: notifiers.ops: unknown type 'fax'", "'slack'", "'teams'"],
     ),
     "unknown notifier name": (
         "    notify: [ops]", "    notify: [ops, pager]",

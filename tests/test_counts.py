@@ -12,6 +12,7 @@ import pytest
 from cbsalert import labels, render
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
 from cbsalert.notify import build_context, slack_text, testmsg
+from cbsalert.notify.email import template_data
 from cbsalert.rules import RuleBase
 from tests.test_render import SLACK, make_config
 from tests.test_rules import DAY, NOW, firing, job, rule, snap
@@ -80,7 +81,7 @@ def test_templates_say_unknown_for_an_unreadable_count_never_zero(kind: Any, nam
             template, run=context["run"], alert=context["alerts"][0], compact=False
         )
     else:
-        text = render.render(template, **context)
+        text = render.render(template, **template_data(context))
 
     assert "error count unknown" in text
     assert "0 errors" not in text

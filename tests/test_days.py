@@ -63,12 +63,16 @@ def test_a_set_failing_three_nights_running_is_announced_once_then_resolved(
     results = [check(config, day(i)) for i in range(3)]
     assert [[e.state for e in r.reported] for r in results] == [["new"], ["firing"], ["firing"]]
     assert len(slack.messages) == 1
-    assert results[2].reported[0].days_failing == 3
+    third = results[2].reported[0]
+    assert (third.first_failed_day, third.days_failing) == (day(0), 3)
 
     fixed = check(config, day(3))
     assert [e.state for e in fixed.reported] == ["resolved"]
+    assert (fixed.reported[0].first_failed_day, fixed.reported[0].days_failing) == (day(0), 3)
     assert len(slack.messages) == 2
     assert "resolved" in states(slack)[-1].lower()
+    # day(0) is Mon 16 Nov: the first backup day that failed, not the check that noticed it
+    assert "was failing for 3 days, since Mon 16 Nov" in str(slack.messages[1])
 
 
 def test_a_reminder_goes_out_when_repeat_interval_passes_and_says_for_how_long(
@@ -80,7 +84,8 @@ def test_a_reminder_goes_out_when_repeat_interval_passes_and_says_for_how_long(
     assert kinds == [["new"], ["firing"], ["repeat"], ["firing"]]
     assert len(slack.messages) == 2
     assert states(slack) == ["new", "still failing"]
-    assert "3 days" in str(slack.messages[1])  # failing for 3 days (or since ..., 3 days)
+    # The reminder counts backup days from the first that failed (day(0), Mon 16 Nov).
+    assert "failing since Mon 16 Nov, 3 days" in str(slack.messages[1])
 
 
 def test_rerunning_the_same_day_says_nothing_and_changes_nothing(

@@ -18,12 +18,16 @@ from typer.testing import CliRunner
 from cbsalert.cli import app
 from cbsalert.config import Config
 from cbsalert.devtools.certs import openssl_available
+from cbsalert.devtools.pagerduty import pagerduty_sink
+from cbsalert.devtools.receiver import webhook_receiver
 from cbsalert.devtools.simulator import Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
+from cbsalert.devtools.teams import teams_sink
 from cbsalert.doctor import Check, Status, concurrently, run_doctor
 from cbsalert.state import StateStore
 from cbsalert.state.schema import HEAD_REVISION, current_revision, upgrade
+from tests.alertmanager_process import Alertmanager
 from tests.conftest import SYS_PASSWORD, config_dict, write_config
 
 TOKEN = "xoxb-D0ct0r-T0ken-s3cret"
@@ -363,3 +367,37 @@ def test_the_simulator_answers_auth_system_user_like_the_document(sim: Simulator
         "Message": "Incorrect system username/password",
         "ExptType": "com.ahsay.obs.core.dbs.c",
     }
+
+
+def test_each_http_notifier_kind_says_what_it_can_check_and_sends_nothing(
+    tmp_path: Path, sim: Simulator, state_url: str, alertmanager: Alertmanager
+) -> None:
+    with webhook_receiver() as hook, pagerduty_sink() as pd, teams_sink() as teams:
+        notifiers = {
+            "hook": {"type": "webhook", "url": f"{hook.base_url}/h"},
+            "pd": {"type": "pagerduty", "routing_key": "R" * 32, "base_url": pd.base_url},
+            "am": {"type": "alertmanager", "url": alertmanager.url},
+            "ms": {"type": "teams", "webhook_url": f"{teams.base_url}/w"},
+        }
+        path = configure(tmp_path, sim, state_url, notifiers=notifiers)
+
+        code, out = doctor(path)
+
+        assert code == 0, out
+        assert "cannot be tested without posting" in line(out, "- webhook hook:")
+        assert "cannot check a routing key without sending" in line(out, "- pagerduty pd:")
+        assert "is ready (GET /-/ready); no alert posted" in line(out, "✓ alertmanager am:")
+        assert "cannot be tested without posting" in line(out, "- teams ms:")
+        assert hook.requests == pd.requests == teams.requests == []
+
+
+def test_an_alertmanager_that_does_not_answer_fails_doctor(
+    tmp_path: Path, sim: Simulator, state_url: str
+) -> None:
+    notifiers = {"am": {"type": "alertmanager", "url": "http://127.0.0.1:1", "timeout_s": 1}}
+    path = configure(tmp_path, sim, state_url, notifiers=notifiers)
+
+    code, out = doctor(path)
+
+    assert code == 1, out
+    assert "check notifiers.am" in line(out, "✗ alertmanager am:")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 from cbsalert.devtools.certs import openssl_available
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import DeliveryError
+from cbsalert.notify import digest, fit
 from cbsalert.notify.email import EmailConfig
 from cbsalert.notify.testmsg import sample_context
 
@@ -45,7 +46,17 @@ def notifier(sink: SmtpSink | None = None, **overrides: Any) -> Any:
 def parts(message: EmailMessage) -> tuple[str, str]:
     plain, html = message.get_body(("plain",)), message.get_body(("html",))
     assert plain is not None and html is not None
-    return plain.get_content(), html.get_content()
+    # as received: lines end in CRLF on the wire
+    return plain.get_content().replace("\r\n", "\n"), html.get_content().replace("\r\n", "\n")
+
+
+def only(context: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The context of a message holding only the alerts ``keep`` picks, counted as
+    ``build_context`` counts a message's alerts (a per-alert message, for one)."""
+    alerts = [a for a in context["alerts"] if keep(a)]
+    groups = digest.order(alerts)
+    summary = digest.summary(groups, len(groups))
+    return {"run": {**context["run"], "summary": summary}, "alerts": alerts}
 
 
 def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) -> None:
@@ -56,33 +67,40 @@ def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) ->
     assert mail.rcpt_tos == ["oncall@example.com", "backup-team@example.com", "boss@example.com"]
     message = mail.message
     assert message["Subject"] == (
-        "[cbsalert] 4 critical, 4 warnings, 1 info, 1 resolved — backups 2026-11-22"
+        "🔴 5 critical — CBS backup.example.com, example-laptop +3 · 3 warnings · 2 resolved · "
+        "backups of Sun 22 Nov"
     )
     assert message["To"] == "oncall@example.com, backup-team@example.com"
     assert message["Cc"] == "boss@example.com"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_content_type() == "multipart/alternative"
     text, html = parts(message)
-    assert "[CRITICAL] example-user (Example Owner) — Documents (daily) (new)" in text
-    assert "Job 2026-11-22-22-15-00 ran 2026-11-22 22:15\u201323:40 CET" in text
+    assert (
+        "🔴 Critical · new — example-user (owner Example Owner)\n"
+        "  Documents (daily) · destination Offsite S3\n" in text
+    )
+    assert "ran 2026-11-22 22:15\u201323:40 CET · 12 errors · 3 warnings" in text
     assert "What to do: Open the backup report in AhsayCBS" in text
-    assert "[RESOLVED] example-office — Finance (resolved)" in text
-    assert "<table" in html and "BS_STOP_BY_SYSTEM_ERROR" in html
-    assert "&#10004; RESOLVED" in html
+    assert (
+        "✅ RESOLVED\n  example-office · Finance · destination Offsite S3 — "
+        "Backup of 'Finance' succeeded." in text
+    )
+    assert 'class="card"' in html and "BS_STOP_BY_SYSTEM_ERROR" in html
+    assert "✅ RESOLVED" in html
     assert "Check whether the job is stuck" in html
 
 
 def test_one_alert_gets_its_own_subject(smtp: SmtpSink) -> None:
     context = sample_context(NOW, ZONE)
-    context["alerts"] = [
-        a for a in context["alerts"] if a["kind"] == "backup_status" and a["state"] == "new"
-    ]
+    context = only(context, lambda a: a["kind"] == "backup_status" and a["state"] == "new")
 
     notifier(smtp).send(context)
 
-    assert smtp.messages[0]["Subject"] == (
-        "[cbsalert] CRITICAL example-user: Backup of 'Documents (daily)' failed with "
-        "BS_STOP_BY_SYSTEM_ERROR. — backups 2026-11-22"
+    # Python's email folding of a long subject with encoded words adds a space where it folds
+    # (a space before the fold, one after): compared with whitespace collapsed.
+    assert " ".join(smtp.messages[0]["Subject"].split()) == (
+        "🔴 example-user · Documents (daily): Backup of 'Documents (daily)' stopped by a system "
+        "error (BS_STOP_BY_SYSTEM_ERROR). · backups of Sun 22 Nov"
     )
 
 
@@ -90,7 +108,7 @@ def test_a_test_message_is_marked_in_subject_and_body(smtp: SmtpSink) -> None:
     notifier(smtp).send(sample_context(NOW, ZONE, test=True))
 
     message = smtp.messages[0]
-    assert message["Subject"].startswith("[cbsalert] TEST — ")
+    assert message["Subject"].startswith("TEST · 🔴 5 critical")
     text, html = parts(message)
     assert "TEST MESSAGE" in text and "TEST MESSAGE" in html
 
@@ -101,18 +119,20 @@ def test_hostile_data_is_escaped_in_html_and_cannot_forge_lines_or_headers(
     context = sample_context(NOW, ZONE, hostile=True)
 
     notifier(smtp).send(context)
-    context["alerts"] = [a for a in context["alerts"] if "forged" in a["summary"]][:1]
-    notifier(smtp).send(context)
+    first = next(
+        a for a in context["alerts"] if "forged" in a["summary"] and a["kind"] == "backup_status"
+    )
+    notifier(smtp).send(only(context, lambda a: a is first))
 
-    digest, single = smtp.messages
-    text, html = parts(digest)
+    many, single = smtp.messages
+    text, html = parts(many)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "C:\\Users\\Ann\\Documents\\*.pst" in html
     assert "x" * 600 not in html and "x…" in html
     assert not any(line.startswith("Subject: forged") for line in text.splitlines())
     assert "\n" not in single["Subject"] and single["X-Forged"] is None
-    assert single["Subject"].startswith("[cbsalert] CRITICAL")
+    assert single["Subject"].startswith("🔴 <!channel> & @here *bold* (C:\\Users\\Ann")
 
 
 @needs_openssl
@@ -201,7 +221,7 @@ def test_user_templates_replace_the_bodies_and_subject(smtp: SmtpSink, tmp_path:
     assert message["Subject"] == "Backups 2026-11-22 (ignored newline)"
     text, html = parts(message)
     assert text.startswith("(cbs): Check that the CBS is up")
-    assert html.strip() == "<p>10 alerts</p>"
+    assert html.strip() == "<p>14 alerts</p>"
 
 
 def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
@@ -217,18 +237,21 @@ def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
     assert smtp.messages == []
 
 
-def test_a_digest_over_max_alerts_lists_the_first_and_counts_the_rest(smtp: SmtpSink) -> None:
-    full = sample_context(NOW, ZONE)
-    listed = full["alerts"][:3]
-    context = {"run": {**full["run"], "omitted": len(full["alerts"]) - 3}, "alerts": listed}
+def test_a_digest_over_max_alerts_says_what_it_left_out_and_names_the_users(
+    smtp: SmtpSink,
+) -> None:
+    context = fit.cut(sample_context(NOW, ZONE), 3)  # as max_alerts: 3 would
 
     notifier(smtp).send(context)
 
     [mail] = smtp.received
     text, html = parts(mail.message)
-    omitted = len(full["alerts"]) - 3
-    assert f"... and {omitted} more alerts, not listed here" in text
-    assert f"… and {omitted} more alerts</strong>, not listed here" in html
-    assert "<code>cbsalert alerts</code>" in html
-    assert text.count("What to do:") == 3
-    assert "4 critical, 4 warnings, 1 info, 1 resolved" in mail.message["Subject"]
+    assert text.count("What to do:") == html.count("What to do:") == 3
+    left = "7 more not listed here: 🔴 critical: 1 failed, 1 did not run · 🟠 warning: "
+    assert left + "1 not checked, 1 slower than usual, 1 restore failed · ✅ 2 resolved" in text
+    assert "\n  example-user, example-gone, example-server, example-office\n" in text
+    assert html.count("example-gone") == 1  # named in the HTML too, once
+    assert "cbsalert alerts" not in text + html  # no command a phone cannot run
+    assert mail.message["Subject"].startswith(
+        "🔴 5 critical — CBS backup.example.com, example-laptop +3"
+    )

@@ -180,7 +180,7 @@ def test_the_quick_start_from_nothing_to_messages_on_the_stand_ins(
     assert "deliveries: 2 sent, 0 failed" in real.stdout
 
     sinks.wait_for(r"Slack message")
-    sinks.wait_for(r"Subject: \[cbsalert\]")
+    sinks.wait_for(r"Subject: .* · backups of ")
     assert "BS_STOP_BY_SYSTEM_ERROR" in sinks.output
     assert sinks.stop() == 0
     assert simulate.stop() == 0

@@ -163,8 +163,8 @@ def test_send_test_delivers_a_marked_message_through_the_named_notifier() -> Non
         testmsg.send_test(config, "chat", NOW)
 
         [payload] = sink.messages
-    assert payload["text"].startswith("TEST · 🔴 4 critical")
-    assert payload["blocks"][0]["text"]["text"].startswith("*TEST · 🔴 4 critical")
+    assert payload["text"].startswith("TEST · 🔴 5 critical")
+    assert payload["blocks"][0]["text"]["text"].startswith("*TEST · 🔴 5 critical")
     [small] = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"]
     assert "nothing needs doing" in small
 

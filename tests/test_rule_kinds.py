@@ -42,6 +42,9 @@ ROWS = [
     Row("missing_backup", True, "backup schedule", "did not run", None),
     Row("restore_status", True, "whether the restore has to be repeated", "restore failed", 7),
     Row("long_running", True, "stuck", "running too long", None, {"max_hours": 8}),
+    Row("no_change", True, "is mounted", "changed nothing", None),
+    Row("change_spike", True, "ransomware", "unusual changes", None),
+    Row("duration", True, "schedule moved", "slower than usual", None),
     Row("cbs_unreachable", False, "system user and password", "CBS unreachable", None),
     Row("user_unchecked", False, "watch list", "not checked", None),
 ]
@@ -108,6 +111,26 @@ def test_every_kind_has_sample_alerts_of_its_own_kind(row: Row) -> None:
     assert all(e.finding.day == date(2026, 11, 22) and e.finding.summary for e in samples)
 
 
+@BY_KIND
+def test_validate_renders_every_kinds_samples_with_hostile_strings(
+    row: Row, tmp_path: Path
+) -> None:
+    template = tmp_path / "alert.mrkdwn.j2"
+    # Breaks on the hostile variation of this kind's sample only, naming the kind.
+    template.write_text(
+        "{{ alert.summary }}{% if alert.kind == '"
+        + row.kind
+        + "' and alert.login == '"
+        + testmsg.HOSTILE_LOGIN
+        + "' %}{{ alert['hostile_' ~ alert.kind] }}{% endif %}"
+    )
+    config = make_config({"chat": {**SLACK, "template": str(template)}})
+
+    problems = testmsg.validate_templates(config)
+
+    assert problems and all(f"no attribute 'hostile_{row.kind}'" in p for p in problems)
+
+
 # -- the status ladder, shared by the kinds that judge a status -------------------------------
 
 LADDER = [
@@ -130,9 +153,12 @@ def test_every_status_kind_climbs_the_same_ladder(
 ) -> None:
     what = "Restore from" if kind == "restore_status" else "Backup of"
     assert _judge(kind, ok) == [(False, "critical", f"{what} 'Documents' succeeded.")]
-    assert _judge(kind, warning) == [(True, "warning", f"{what} 'Documents' ended with {warning}.")]
+    assert _judge(kind, warning) == [
+        (True, "warning", f"{what} 'Documents' completed with warnings ({warning}).")
+    ]
+    # A status cbsalert has no words for is shown as itself, and fails: never success.
     assert _judge(kind, unknown) == [
-        (True, "critical", f"{what} 'Documents' failed with {unknown}.")
+        (True, "critical", f"{what} 'Documents' failed with status {unknown}.")
     ]
 
 

@@ -290,8 +290,9 @@ def test_heartbeat_pings_fail_while_the_cbs_is_down_and_the_meta_alert_is_said_o
             sim.stop()  # the CBS is gone
             wait_until(lambda: beats.count("/fail") >= 3, "three /fail pings")
             assert (len(slack.messages), len(smtp.messages)) == (1, 1)
-            assert "cannot reach the CBS" in json.dumps(slack.messages[0])
-            assert "cannot reach the CBS" in smtp.messages[0].get_body(("plain",)).get_content()
+            assert "cannot reach CBS 127.0.0.1" in json.dumps(slack.messages[0])
+            mail = smtp.messages[0].get_body(("plain",)).get_content()
+            assert "cbsalert cannot reach CBS 127.0.0.1: " in mail
 
             revived = Simulator(sim_data(data), port=port)
             revived.start()

@@ -37,7 +37,8 @@ def event(login: str, rule: str = "failed", kind: str = "backup_status", severit
         day=DAY, owner=owner, backup_set_id=set_id, backup_set_name=set_name, summary=summary,
         **fields,
     )  # fmt: skip
-    return AlertEvent(finding, state, since=NOW, days_failing=days)
+    first = DAY - timedelta(days=days - 1) if days else None  # as the state counts them
+    return AlertEvent(finding, state, since=NOW, days_failing=days, first_failed_day=first)
 
 
 def context(events: list[AlertEvent], limit: int | None = None, **run: Any) -> MessageContext:
@@ -93,12 +94,12 @@ def test_the_summary_counts_what_happened_and_by_owner_then_days_server_and_time
 
     summary, small = payload["blocks"][1]["text"]["text"], payload["blocks"][2]
     assert summary == (
-        ":red_circle: 9 failed · :red_circle: 1 did not run · :large_orange_circle: 1 errors\n"
+        "🔴 9 failed · 🔴 1 did not run · 🟠 1 errors\n"
         "*By owner:* reseller-north 9, reseller-south 1, no owner 1"
     )
     assert small["type"] == "context"
     assert small["elements"][0]["text"] == (
-        "Backups of *Sat 28 Nov* · CBS backup.example.com · checked 2026-11-29 07:00 CET · 11 new"
+        "Backups of *Sat 28 Nov* · CBS *backup.example.com* · checked 2026-11-29 07:00 CET · 11 new"
     )
 
 
@@ -127,11 +128,15 @@ def test_a_failed_job_that_logged_an_error_is_one_entry_with_both_most_severe_fi
     assert acme.splitlines() == [
         "*acme*",
         "*Files*",
-        ":red_circle: *Critical* · new — Backup of 'Files' failed.",
-        "Job ran 2026-11-28 23:00\u201323:30 CET · BS_STOP_BY_SYSTEM_ERROR · 1 error",
-        ":large_orange_circle: *Warning* · new — Backup logged 1 error.",
+        "🔴 Critical · new — Backup of 'Files' failed.",
+        # the job's facts, once for both alerts: the warning's summary says "1 error"
+        "Job ran 2026-11-28 23:00\u201323:30 CET · stopped by a system error "
+        "(BS_STOP_BY_SYSTEM_ERROR)",
+        "🟠 Warning · new — Backup logged 1 error.",
         ":bulb: Open the backup report in AhsayCBS (Monitoring &gt; Backup / Restore Logs), fix "
         "the cause and rerun the job.",
+        "To silence it: `cbsalert silence --rule failed --login acme --backup-set 1 --until "
+        "2026-12-06 --reason acknowledged`",
     ]
 
 
@@ -146,8 +151,8 @@ def test_an_entry_says_since_when_where_and_links_the_console_when_it_knows() ->
 
     assert entry.splitlines()[:3] == [
         "<https://cbs.example.com/users/acme|*acme*> · reseller1",
-        "*Files* → Offsite",
-        ":red_circle: *Critical* · still failing — Backup of 'Files' failed. · failing since "
+        "*Files* · destination Offsite",
+        "🔴 Critical · still failing — Backup of 'Files' failed. · failing since "
         "Thu 26 Nov, 3 days",
     ]
     assert entry.endswith("\nTo silence it: `cbsalert silence failed acme --set 1 --days 7`")
@@ -158,7 +163,7 @@ def test_the_server_alert_is_about_the_server_not_a_user() -> None:
 
     entry = sections(render(context([meta], server="backup.example.com"))[0])[1]
 
-    assert entry.startswith("*CBS backup.example.com*\n:red_circle: *Critical* · new — down")
+    assert entry.startswith("*CBS backup.example.com*\n🔴 Critical · new — down")
 
 
 def test_resolved_entries_come_once_after_the_others_one_line_each_saying_why() -> None:
@@ -172,8 +177,8 @@ def test_resolved_entries_come_once_after_the_others_one_line_each_saying_why() 
 
     assert kinds(payload)[-4:] == ["divider", "section", "divider", "section"]
     assert sections(payload)[-1] == (
-        ":white_check_mark: *acme* · Files — resolved (failed, errors): Backup of 'Files' "
-        "failed. · was failing for 3 days"
+        "✅ *acme* · Files — resolved (failed, errors): Backup of 'Files' failed. · was failing "
+        "for 3 days, since Thu 26 Nov"
     )
 
 
@@ -181,11 +186,12 @@ def test_resolved_entries_come_once_after_the_others_one_line_each_saying_why() 
 
 
 def test_many_full_entries_are_packed_several_to_a_section_within_fifty_blocks() -> None:
-    [payload] = render(context(many(30)), compact_over=100)
+    # 25 entries and the dividers between them would be 49 blocks, more than the head leaves.
+    [payload] = render(context(many(25)), compact_over=100)
 
     assert len(payload["blocks"]) <= MAX_BLOCKS and blockkit.problems(payload) == []
     entries = [t for t in sections(payload) if ":bulb:" in t]
-    assert len(entries) < 30 and sum(t.count(":bulb:") for t in entries) == 30
+    assert len(entries) < 25 and sum(t.count(":bulb:") for t in entries) == 25
     assert "\n\n*customer-001*" in entries[0]
 
 
@@ -197,8 +203,8 @@ def test_over_compact_over_each_entry_is_one_line_keeping_owner_and_new_or_remin
 
     lines = "\n".join(sections(payload)[2:]).splitlines()
     assert len(lines) == 31
-    assert lines[0] == ":red_circle: *customer-000* (reseller-north) · Server 0 — failed · new"
-    assert ":red_circle: *late* (reseller-south) · Files — failed · still failing" in lines
+    assert lines[0] == "🔴 *customer-000* (reseller-north) · Server 0 — failed · new"
+    assert "🔴 *late* (reseller-south) · Files — failed · still failing" in lines
 
 
 def test_max_alerts_entries_are_one_message_grouped_by_what_state_and_owner() -> None:
@@ -213,11 +219,8 @@ def test_max_alerts_entries_are_one_message_grouped_by_what_state_and_owner() ->
     [payload] = payloads  # one message for max_alerts (200) entries: no "(1/3)"
     assert blockkit.problems(payload) == []
     text = "\n".join(sections(payload))
-    assert (
-        ":red_circle: *failed · new* (150)\n*reseller-north* (150): customer-000 (Server 0),"
-        in text
-    )
-    assert ":red_circle: *failed · still failing* (50)\n*reseller-south* (50):" in text
+    assert "🔴 *failed · new* (150)\n*reseller-north* (150): customer-000 (Server 0)," in text
+    assert "🔴 *failed · still failing* (50)\n*reseller-south* (50):" in text
     assert len(set(re.findall(r"(?:customer|late)-\d{3} \(Server", text))) == 200
 
 
@@ -277,4 +280,4 @@ def test_test_notify_posts_the_new_layout(tmp_path: Path) -> None:
     assert "*Test message* with sample alerts" in payload["blocks"][2]["elements"][0]["text"]
     entries = sections(payload)[2:]
     assert all(":bulb:" in t for t in entries[:-1])  # whole entries, resolved last
-    assert entries[-1].startswith(":white_check_mark:")
+    assert entries[-1].startswith("✅")

@@ -1,10 +1,11 @@
 """The Block Kit payload check: every message cbsalert renders stays within Slack's limits,
 and a run's message is one message up to ``max_alerts`` entries. The messages are the
 demo's real ones (``devtools.demo_messages``: a small digest, new/reminder/resolved, 300
-alerts) and the hostile samples ``cbsalert validate`` renders."""
+users failing at once) and the samples ``cbsalert validate`` renders, hostile ones too."""
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime
 from typing import Any
@@ -13,21 +14,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from cbsalert.devtools import blockkit
-from cbsalert.devtools.demo_messages import demo_contexts, large_context
+from cbsalert.devtools import blockkit, demo_messages
+from cbsalert.devtools.demo_messages import Delivered
 from cbsalert.devtools.slack import SlackSink
-from cbsalert.notify import MessageContext
-from cbsalert.notify.kinds import SlackConfig
 from cbsalert.notify.slack_blocks import DIVIDER, context, section
 from cbsalert.notify.testmsg import _contexts
+from tests.test_slack_layout import context as message_context
+from tests.test_slack_layout import event, render
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
-
-
-def render(ctx: MessageContext) -> list[dict[str, Any]]:
-    notifier = SlackConfig(webhook_url="https://hooks.slack.com/services/T/B/X").create("ops")
-    payloads: list[dict[str, Any]] = notifier.render(ctx)
-    return payloads
 
 
 def ok(blocks: list[dict[str, Any]], text: str = "🔴 acme (Files): failed") -> dict[str, Any]:
@@ -61,48 +56,62 @@ def test_the_check_passes_a_message_within_the_limits() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo() -> dict[str, MessageContext]:
-    return demo_contexts()
+def demo() -> dict[str, Delivered]:
+    return {name: make() for name, make in demo_messages.SCENARIOS.items()}
 
 
-@pytest.mark.parametrize("name", ["small", "mixed", "large"])
+@pytest.mark.parametrize("name", list(demo_messages.SCENARIOS))
 def test_the_demos_real_messages_are_one_message_each_within_the_limits(
-    name: str, demo: dict[str, MessageContext]
+    name: str, demo: dict[str, Delivered]
 ) -> None:
-    [payload] = render(demo[name])
+    [payload] = demo[name].slack
 
     assert blockkit.problems(payload) == []
 
 
 def test_the_large_demo_lists_max_alerts_entries_in_one_message_and_the_rest_by_name(
-    demo: dict[str, MessageContext],
+    demo: dict[str, Delivered],
 ) -> None:
-    large = demo["large"]
-    [payload] = render(large)
+    [payload] = demo["many"].slack  # 300 users with a broken set each; max_alerts is 200
 
     texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
-    listed = set(re.findall(r"customer-\d{3}", "\n".join(texts[2:-1])))
-    assert listed == {a["login"] for a in large["alerts"]} and len(listed) == 200
-    left = large["run"]["summary"]["left_out"]["logins"]
+    listed = set(re.findall(r"customer-\d{4}", "\n".join(texts[2:-1])))
+    left = set(re.findall(r"customer-\d{4}", texts[-1]))
+    assert len(listed) == 200 and not listed & left
+    assert listed | left == {f"customer-{n:04}" for n in range(300)}
     assert texts[-1].startswith("*100 more not listed here*")
-    assert set(re.findall(r"customer-\d{3}", texts[-1])) == set(left)
 
 
-@pytest.mark.parametrize("label", list(_contexts(NOW, "Europe/Amsterdam")))
+SAMPLES = _contexts(NOW, "Europe/Amsterdam", "backup.example.com", "https://backup.example.com/")
+
+
+@pytest.mark.parametrize("label", list(SAMPLES))
 def test_every_sample_message_validate_renders_is_within_the_limits(label: str) -> None:
-    payloads = render(_contexts(NOW, "Europe/Amsterdam")[label])
+    payloads = render(copy.deepcopy(SAMPLES[label]))
 
     assert len(payloads) == 1
     assert all(blockkit.problems(p) == [] for p in payloads)
 
 
 def test_max_alerts_entries_of_long_names_are_still_one_message() -> None:
-    context_ = large_context(count=400, limit=200)
-    for alert in context_["alerts"]:
-        alert["login"] = alert["login"] + "-" + "long-customer-name" * 3
-        alert["backup_set_name"] = "A rather long backup set name " + alert["backup_set_name"]
+    """400 entries of what a bad night brings (failed, missed, errors; new, reminders,
+    resolved; three owners), long names, 200 listed."""
+    kinds = [("failed", "backup_status", "critical"), ("missed", "missing_backup", "critical"),
+             ("errors", "error_count", "warning")]  # fmt: skip
+    events = [
+        event(
+            f"customer-{i:03d}" + "-long-customer-name" * 3,
+            *kinds[i // 3 % 3],
+            state="resolved" if i % 25 == 0 else ("repeat" if i % 7 == 3 else "new"),
+            days=3 if i % 7 == 3 else None,
+            owner=("reseller-north", "reseller-south", "")[i % 3],
+            set_id=str(i),
+            set_name=f"A rather long backup set name {i % 5}",
+        )
+        for i in range(400)
+    ]
 
-    payloads = render(context_)
+    payloads = render(message_context(events, limit=200))
 
     assert len(payloads) == 1 and blockkit.problems(payloads[0]) == []
 

@@ -176,7 +176,12 @@ def test_when_the_cbs_cannot_be_used_no_user_alert_fires_or_resolves(
     assert changed == ["cbs_unreachable"]
     assert stored(config)[(UNCHECKED_RULE_ID, "alice")] == "firing"
     assert stored(config).get((UNCHECKED_RULE_ID, "bob")) is None
-    assert "2 users not checked" in headline(slack.messages[1])
+    # No backup was checked at all: the message says so (the headline is the meta-alert's
+    # summary) instead of counting the users not checked.
+    [small] = [b for b in slack.messages[1]["blocks"] if b["type"] == "context"]
+    assert small["elements"][0]["text"].startswith("No backup checked · CBS")
+    assert headline(slack.messages[1]).startswith("*🔴 cbsalert cannot log in to CBS")
+    assert "No backup was checked" in json.dumps(slack.messages[1], ensure_ascii=False)
 
     up = check(config, 3)
     assert sorted(e.finding.kind for e in up.reported) == ["cbs_unreachable", "user_unchecked"]
@@ -216,7 +221,7 @@ def test_the_unchecked_alert_goes_where_unchecked_alert_says_at_its_severity(
     assert slack.messages == []
     [sent] = smtp.messages
     subject = str(sent["Subject"])
-    assert subject.startswith("[cbsalert] CRITICAL alice: cbsalert could not check alice")
+    assert subject.startswith("🔴 alice: cbsalert could not check alice")
     assert "1 user not checked" in subject
     body = sent.get_body(("plain",))
     assert body is not None and "1 user not checked" in body.get_content()

@@ -1,5 +1,6 @@
-"""Development tools, not the service: the simulated CBS, the Slack and mail stand-ins, the
-demo, and the fail points of the fault tests, all on loopback.
+"""Development tools, not the service: the simulated CBS, the Slack, mail, webhook,
+PagerDuty and Teams stand-ins, the demo, and the fail points of the fault tests, all on
+loopback.
 
 They serve the tests, the benchmark and a person trying cbsalert out (``cbsalert demo``,
 ``simulate``, ``sinks``); the service itself never starts one. This package's ``__init__``

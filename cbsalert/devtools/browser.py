@@ -1,39 +1,87 @@
-"""The system's Chromium, as the browser tests and the screenshot script start it: Debian's
-``chromium`` package (``.ci/run`` installs it), driven by Playwright for Python (a test
-extra: its pip package brings the driver, and no browser is downloaded).
+"""A headless browser to look at messages as a person sees them: Debian's Chromium, driven
+by Playwright (a test extra: its pip package brings the driver, never a browser download).
 
-Headless, and without anything that would reach for the network (the machine's is closed)
-or a sandbox (CI runs as root).
+The browser tests (tests/browser.py) and the README's screenshots (scripts/screenshots.py)
+start it the same way, from here, for the emails and for Slack's messages (as a phone shows
+them: ``cbsalert.devtools.slack_preview``). It runs in a thread of its own: Playwright's
+sync API keeps an event loop running in the thread that starts it, and ``asyncio.run`` then
+refuses to run there, so a test session that kept a browser open in its main thread broke
+every later test that runs the pipeline. All work on pages is done in the browser's thread
+(``Chromium.look``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-CHROMIUM = "/usr/bin/chromium"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+CHROMIUM = Path(os.environ.get("CBSALERT_CHROMIUM", "/usr/bin/chromium"))
+# Headless, and never looking for a network (the machines running the tests have none).
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-)  # fmt: skip
-PHONE = (390, 844)  # an iPhone 14's screen in CSS pixels: what "on a phone" means here
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+PHONE = 390  # CSS pixels: an iPhone 12 to 15
+DESKTOP = 1200
+SCREEN_HEIGHT = 844  # the same phone: what is seen without scrolling
+
+T = TypeVar("T")
 
 
-def screenshot(
-    html: str, path: Path, *, width: int = PHONE[0], height: int = PHONE[1],
-    full_page: bool = False, scale: float = 2,
-) -> None:  # fmt: skip
-    """Write a PNG of ``html`` as a screen of ``width`` x ``height`` CSS pixels shows it
-    (``scale`` device pixels per CSS pixel, as a phone's screen; ``full_page``: all of it,
-    not only the first screen)."""
-    from playwright.sync_api import sync_playwright  # a test extra, needed only here
+class Chromium:
+    """The system's Chromium, started at once and kept until ``close`` (or the end of a
+    ``with`` block)."""
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(FLAGS))
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+        self._playwright: Playwright | None = None
+        self._browser: Browser = self._thread.submit(self._start).result()
+
+    def _start(self) -> Browser:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        return self._playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(FLAGS))
+
+    def look(self, html: str, width: int, see: Callable[[Page], T], *, scale: float = 1) -> T:
+        """``see(page)`` for a page showing ``html`` in a window ``width`` CSS pixels wide
+        and a phone's screen high (``scale`` device pixels to a CSS pixel: a picture's
+        sharpness). Nothing outside the page is fetched: a message must stand on its own."""
+        return self._thread.submit(self._look, html, width, see, scale).result()
+
+    def _look(self, html: str, width: int, see: Callable[[Page], T], scale: float) -> T:
+        page = self._browser.new_page(
+            viewport={"width": width, "height": SCREEN_HEIGHT}, device_scale_factor=scale
+        )
         try:
-            page = browser.new_page(
-                viewport={"width": width, "height": height}, device_scale_factor=scale
-            )
-            page.set_content(html)
-            page.screenshot(path=str(path), full_page=full_page)
+            page.route("**/*", lambda route: route.abort())
+            page.set_content(html, wait_until="load")
+            return see(page)
         finally:
-            browser.close()
+            page.close()
+
+    def close(self) -> None:
+        self._thread.submit(self._stop).result()
+        self._thread.shutdown()
+
+    def _stop(self) -> None:
+        self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -45,41 +45,47 @@ def demo_data() -> SimData:
 
 def demo_config(sim: Simulator, slack: SlackSink, smtp: SmtpSink, state_dir: Path) -> Config:
     """The config a user would write for this world, pointed at the local servers."""
-    return Config.model_validate(
-        {
-            "cbs": {
-                "url": sim.url,
-                "sys_user": sim.data.system_user,
-                "sys_password": sim.data.system_password,
-                "max_concurrency": 4,
+    return Config.model_validate(demo_settings(sim, slack, smtp, state_dir))
+
+
+def demo_settings(
+    sim: Simulator, slack: SlackSink, smtp: SmtpSink, state_dir: Path
+) -> dict[str, Any]:
+    """``demo_config`` as the YAML document would hold it, for scenarios that change a
+    setting (``cbsalert.devtools.demo_messages``)."""
+    return {
+        "cbs": {
+            "url": sim.url,
+            "sys_user": sim.data.system_user,
+            "sys_password": sim.data.system_password,
+            "max_concurrency": 4,
+        },
+        "timezone": sim.data.timezone,
+        "state": f"sqlite:///{state_dir / 'cbsalert-demo.db'}",
+        "watch": [{"login": u.login, "owner": u.owner} for u in sim.data.users],
+        "rules": [
+            {"id": "backup-failed", "kind": "backup_status",
+             "notify": ["ops-slack", "oncall-email"]},
+            {"id": "backup-errors", "kind": "error_count", "threshold": 0,
+             "severity": "warning", "notify": ["ops-slack"]},
+            {"id": "scheduled-backup-missing", "kind": "missing_backup", "modes": ["S"],
+             "notify": ["ops-slack", "oncall-email"]},
+            {"id": "restore-failed", "kind": "restore_status", "severity": "warning",
+             "notify": ["ops-slack"]},
+            {"id": "backup-stuck", "kind": "long_running", "max_hours": 12,
+             "severity": "warning", "notify": ["ops-slack"]},
+        ],
+        "notifiers": {
+            "ops-slack": {"type": "slack", "webhook_url": slack.url},
+            "oncall-email": {
+                "type": "email",
+                "smtp_host": smtp.host,
+                "smtp_port": smtp.port,
+                "from": "cbsalert@example.com",
+                "to": ["oncall@example.com"],
             },
-            "timezone": sim.data.timezone,
-            "state": f"sqlite:///{state_dir / 'cbsalert-demo.db'}",
-            "watch": [{"login": u.login, "owner": u.owner} for u in sim.data.users],
-            "rules": [
-                {"id": "backup-failed", "kind": "backup_status",
-                 "notify": ["ops-slack", "oncall-email"]},
-                {"id": "backup-errors", "kind": "error_count", "threshold": 0,
-                 "severity": "warning", "notify": ["ops-slack"]},
-                {"id": "scheduled-backup-missing", "kind": "missing_backup", "modes": ["S"],
-                 "notify": ["ops-slack", "oncall-email"]},
-                {"id": "restore-failed", "kind": "restore_status", "severity": "warning",
-                 "notify": ["ops-slack"]},
-                {"id": "backup-stuck", "kind": "long_running", "max_hours": 12,
-                 "severity": "warning", "notify": ["ops-slack"]},
-            ],
-            "notifiers": {
-                "ops-slack": {"type": "slack", "webhook_url": slack.url},
-                "oncall-email": {
-                    "type": "email",
-                    "smtp_host": smtp.host,
-                    "smtp_port": smtp.port,
-                    "from": "cbsalert@example.com",
-                    "to": ["oncall@example.com"],
-                },
-            },
-        }
-    )  # fmt: skip
+        },
+    }  # fmt: skip
 
 
 def run_demo(console: Console, *, keep: bool = False) -> None:

@@ -17,19 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-# The emoji codes cbsalert's messages use, as the characters Slack shows for them.
-EMOJI = {
-    "red_circle": "🔴",
-    "large_orange_circle": "🟠",
-    "large_blue_circle": "🔵",
-    "white_check_mark": "✅",
-    "bulb": "💡",
-    "grey_question": "❔",
-    "rotating_light": "🚨",
-    "warning": "⚠️",
-    "information_source": "\u2139\ufe0f",
-    "test_tube": "🧪",
-}
+# The emoji codes cbsalert's templates use, as the characters Slack shows for them (the
+# severities are written as characters already: ``labels.SEVERITY_EMOJI``). Another code
+# shows as itself.
+EMOJI = {"bulb": "\U0001f4a1"}
 
 _LINK = re.compile(r"<([^<>|\n]+)(?:\|([^<>\n]*))?>")
 _CODE = re.compile(r"`([^`\n]+)`")

@@ -3,8 +3,8 @@
 * ``base``: ``Notifier`` (``render`` + ``send``, and ``probe``), ``NotifierConfig``;
 * ``context``: the message context every notifier renders (``build_context``);
 * ``kinds``: each kind's settings and ``NOTIFIER_KINDS``; implementations are imported only
-  when a notifier is created (``slack``, ``email``), so reading a config imports neither
-  slack-sdk nor Jinja;
+  when a notifier is created (``slack``, ``email``, ``webhook``, ``pagerduty``,
+  ``alertmanager``, ``teams``), so reading a config imports neither slack-sdk nor Jinja;
 * ``http``: posting to an HTTP endpoint with bounded retries, for webhook-style kinds;
 * ``slack_text`` / ``slack_blocks``: Slack's escaping and message layout;
 * ``testmsg``: the sample alerts, template validation and ``test-notify``.

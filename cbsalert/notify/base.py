@@ -12,9 +12,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cbsalert.configpath import ConfigPath
 from cbsalert.notify.context import MessageContext
@@ -29,6 +30,12 @@ class Parts:
     sent: int = 0
     key: str | None = None
     record: Callable[[int, str], None] | None = None
+
+    def first_unsent(self, key: str) -> int:
+        """Where a send whose parts now have the fingerprint ``key`` starts: after the
+        parts sent before when they are the same parts, else at the first (a repeat is
+        better than a loss)."""
+        return self.sent if self.key == key else 0
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,19 @@ class Notifier(ABC):
 
 
 class NotifierConfig(BaseModel):
-    """Settings common to every notifier kind."""
+    """Settings common to every notifier kind, and what a kind asks of the pipeline.
+
+    A kind that keeps a provider's view of what fires (Alertmanager, whose alerts expire
+    unless posted again) sets ``wants_all_firing``: it then gets, each run, every alert
+    still firing of a rule routed to it, besides what people are told. One that must see
+    every alert of a message (one provider event per alert) returns None from
+    ``message_limit``.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    wants_all_firing: ClassVar[bool] = False
+    uses_template: ClassVar[bool] = True  # False: `template` means nothing to this kind
 
     type: str
     group: Literal["digest", "per_alert"] = "digest"
@@ -90,6 +107,21 @@ class NotifierConfig(BaseModel):
     # lists them. A first run over thousands of users otherwise posts a hundred Slack
     # messages, or mails several megabytes nobody reads.
     max_alerts: int = Field(default=200, ge=1)
+
+    @model_validator(mode="after")
+    def _template_used(self) -> Self:
+        if self.template is not None and not self.uses_template:
+            raise ValueError(f"a {self.type} notifier takes no `template`")
+        return self
+
+    def message_limit(self) -> int | None:
+        """How many alerts one message lists (the rest are counted): ``max_alerts``."""
+        return self.max_alerts
+
+    def schedule_problem(self, longest_gap: timedelta) -> str | None:
+        """What is wrong with these settings given the longest time between two scheduled
+        runs (only asked of a kind that ``wants_all_firing``), or None."""
+        return None
 
     def secret_values(self) -> list[str]:
         """Values to redact from anything cbsalert prints or stores."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cbsalert.model import AlertEvent
 from cbsalert.notify import digest
+from cbsalert.rules import about_server
+from cbsalert.silenceline import SILENCE_DAYS, silence_command
 
 MessageContext = dict[str, Any]
 
@@ -30,6 +33,9 @@ def build_context(
     unchecked: int = 0,
     days: Sequence[date] = (),
     not_checked: Sequence[date] = (),
+    server: str = "",
+    console_url: str | None = None,
+    backups_checked: bool = True,
 ) -> MessageContext:
     """The data every template sees; documented in the README ("Template context").
 
@@ -41,9 +47,12 @@ def build_context(
     run, told in every message's header whether or not their alerts are in this message).
     ``days`` are the days the run checked (``day`` the newest; several when it caught up
     missed days: each alert's ``date`` then says which one it is about), ``not_checked``
-    the missed days it gave up.
+    the missed days it gave up; ``backups_checked`` is False when it checked none (the CBS
+    could not be used: the message must not claim ``days`` were checked). ``server`` names
+    the CBS (``cbs.name``); ``console_url`` is its web console (``cbs.console_url``).
     """
-    groups = digest.order(e.to_dict() for e in events)
+    until = now.astimezone(ZoneInfo(timezone)).date() + timedelta(days=SILENCE_DAYS)
+    groups = digest.order(_alert(e, console_url, until) for e in events)
     listed = len(groups) if limit is None else limit
     alerts = [a for group in groups for a in group]
     states = Counter(a["state"] for a in alerts)
@@ -58,6 +67,9 @@ def build_context(
             "timezone": timezone,
             "generated_at": now.isoformat(),
             "test": test,
+            "server": server,
+            "console_url": console_url,
+            "backups_checked": backups_checked,
             "omitted": len(alerts) - len(shown),
             "counts": {
                 "critical": severities.get("critical", 0),
@@ -75,3 +87,16 @@ def build_context(
         },
         "alerts": shown,
     }
+
+
+def _alert(event: AlertEvent, console_url: str | None, until: date) -> dict[str, Any]:
+    """One alert's row: the event's fields, and what a message needs to show it: whether it
+    is about the server (``about_server``), a link to the CBS console (``console_url``: the
+    console itself, AhsayCBS has no documented per-user address) and, while it fires, the
+    command that silences it for ``SILENCE_DAYS`` days (``silence_command``)."""
+    alert = event.to_dict()
+    alert["about_server"] = about_server(alert)
+    alert["console_url"] = console_url
+    firing = alert["state"] != "resolved"
+    alert["silence_command"] = silence_command(alert, until) if firing else None
+    return alert

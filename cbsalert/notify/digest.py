@@ -21,15 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from cbsalert.labels import clip, plural, set_label, short_days
+from cbsalert.labels import SEVERITY_EMOJI, clip, plural, set_label, short_days
 from cbsalert.model import SEVERITY_ORDER
 from cbsalert.rules import what_happened
 
 Alert = Mapping[str, Any]
 Entry = dict[str, Any]
 
-# Severity as an emoji, so that a phone's lock screen says how bad without colour.
-EMOJI: dict[str, str] = {"critical": "🔴", "warning": "🟠", "info": "🔵", "resolved": "✅"}
 # What a firing entry says changed, the most newsworthy first (one new alert makes it new).
 _STATE_RANK = {"new": 0, "escalated": 1, "unsilenced": 2, "repeat": 3, "firing": 4}
 OWNERS_OVER = 10  # firing entries above which the summary counts them by owner
@@ -167,7 +165,9 @@ def entry_name(entry: Mapping[str, Any], run: Mapping[str, Any] | None = None) -
     login = clip(str(entry.get("login") or ""), 30)
     if not entry.get("backup_set_id") and not entry.get("backup_set_name"):
         return login
-    return f"{login} ({clip(set_label(entry), 30)})"
+    label = clip(set_label(entry), 30)
+    # "dental (Patients (daily))" doubles its brackets: a set named with them gets a dot.
+    return f"{login} · {label}" if "(" in label or ")" in label else f"{login} ({label})"
 
 
 def headline(run: Mapping[str, Any], listed: Sequence[Entry]) -> str:
@@ -177,31 +177,35 @@ def headline(run: Mapping[str, Any], listed: Sequence[Entry]) -> str:
     backups of Sat 28 Nov``. One entry alone is named with what happened to it. Plain text:
     each notifier escapes it for its medium."""
     counts = dict(run.get("summary", {}).get("entries") or _counts(listed))
-    days = f"backups of {short_days(run.get('days') or [run['date']])}"
+    checked = run.get("backups_checked", True)  # the CBS could not be used: no day checked
+    days = [f"backups of {short_days(run.get('days') or [run['date']])}"] if checked else []
     test = "TEST · " if run.get("test") else ""
     unchecked = run.get("counts", {}).get("unchecked") or 0
-    tail = [f"{plural(unchecked, 'user')} not checked"] if unchecked else []
+    tail = [f"{plural(unchecked, 'user')} not checked"] if unchecked and checked else []
     if not listed:
-        return test + " · ".join(["No alerts", *tail, days])
+        return test + " · ".join(["No alerts", *tail, *days])
     total = sum(counts.values())
     if total == 1 and len(listed) == 1:
         entry = listed[0]
-        icon = EMOJI["resolved" if entry["resolved"] else str(entry["severity"])]
-        summary_text = clip(str(entry["alerts"][0].get("summary") or entry["what"]), 80)
-        return test + " · ".join([f"{icon} {entry_name(entry, run)}: {summary_text}", *tail, days])
+        icon = SEVERITY_EMOJI["resolved" if entry["resolved"] else str(entry["severity"])]
+        summary_text = clip(str(entry["alerts"][0].get("summary") or entry["what"]), 120)
+        if entry.get("kind") != "cbs_unreachable":  # the meta-alert's summary names the server
+            summary_text = f"{entry_name(entry, run)}: {summary_text}"
+        return test + " · ".join([f"{icon} {summary_text}", *tail, *days])
     worst = next((s for s in ("critical", "warning", "info", "resolved") if counts.get(s)), "")
     named = [e for e in listed if (e["state"] == "resolved") == (worst == "resolved")]
     named = [e for e in named if worst == "resolved" or e["severity"] == worst]
     names = ", ".join(entry_name(e, run) for e in named[:NAMES_IN_HEADLINE])
     more = counts[worst] - min(len(named), NAMES_IN_HEADLINE)
-    lead = f"{EMOJI.get(worst, '')} {counts[worst]} {_word(worst, counts[worst])} — {names}"
+    icon = SEVERITY_EMOJI.get(worst, "")
+    lead = f"{icon} {counts[worst]} {_word(worst, counts[worst])} — {names}"
     lead += f" +{more}" if more > 0 else ""
     others = [
         f"{counts[s]} {_word(s, counts[s])}"
         for s in ("critical", "warning", "info", "resolved")
         if s != worst and counts.get(s)
     ]
-    return test + " · ".join([lead, *others, *tail, days])
+    return test + " · ".join([lead, *others, *tail, *days])
 
 
 def _word(severity: str, count: int) -> str:

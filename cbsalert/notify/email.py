@@ -1,10 +1,14 @@
-"""Email notifier (SMTP): multipart/alternative, plain text and an HTML table.
+"""Email notifier (SMTP): multipart/alternative, a complete plain text and a phone-first HTML.
 
 Templates: the built-in set ``default`` (``default-subject.txt.j2``, ``default-body.txt.j2``,
-``default-body.html.j2``). ``template: /etc/cbsalert/mail`` is a *file prefix*: the bodies
-are read from ``/etc/cbsalert/mail-body.txt.j2`` and ``/etc/cbsalert/mail-body.html.j2``
-(both must exist). ``subject_template:`` names the user's subject file. Each template gets
-``run`` and ``alerts`` (the message context).
+``default-body.html.j2``, their wording in ``email-parts.j2``). ``template:
+/etc/cbsalert/mail`` is a *file prefix*: the bodies are read from
+``/etc/cbsalert/mail-body.txt.j2`` and ``/etc/cbsalert/mail-body.html.j2`` (both must
+exist). ``subject_template:`` names the user's subject file. Each template gets the message
+(``digest.message``: ``run``, ``alerts``, ``entries``, ``headline``), ``icons`` (severity ->
+emoji) and ``cards``: how many firing entries the HTML shows in full. The HTML part is held
+under the size at which Gmail clips a message (``cbsalert.notify.fit``); the text part is
+not shortened.
 
 SMTP answers are mapped by their reply code (RFC 5321 section 4.2.1): 4yz is a transient
 failure and retried on a later run, 5yz is permanent. Refused and timed-out connections are
@@ -23,8 +27,8 @@ from pathlib import Path
 
 from cbsalert import render
 from cbsalert.errors import DeliveryError, redact
-from cbsalert.labels import clip, oneline
-from cbsalert.notify import digest
+from cbsalert.labels import SEVERITY_EMOJI, clip, oneline
+from cbsalert.notify import digest, fit
 from cbsalert.notify.base import Notifier, Parts, Probe
 from cbsalert.notify.context import MessageContext
 from cbsalert.notify.kinds import EmailConfig
@@ -53,10 +57,9 @@ class EmailNotifier(Notifier):
     def render(self, context: MessageContext) -> EmailMessage:
         """The message ``send`` would deliver; raises ``render.TemplateError``."""
         paths = self.template_paths()
-        data = digest.message(context)
+        data = template_data(context)
         subject_t = render.load(render.TEXT, "default-subject.txt.j2", paths["subject"])
         text_t = render.load(render.TEXT, "default-body.txt.j2", paths["text"])
-        html_t = render.load(render.HTML, "default-body.html.j2", paths["html"])
         # A subject is one header line: a newline in it would be a header injection, and
         # NUL, ESC or a bidi override (from a template's own text, too) has no place in it.
         subject = render.render(subject_t, **data)
@@ -71,9 +74,22 @@ class EmailNotifier(Notifier):
         domain = parseaddr(self.config.from_)[1].rpartition("@")[2] or "cbsalert.invalid"
         message["Message-ID"] = make_msgid("cbsalert", domain=domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        html = self.render_html(context)
         message.set_content(render.render(text_t, **data).strip() + "\n")
-        message.add_alternative(render.render(html_t, **data), subtype="html")
+        message.add_alternative(html, subtype="html")
         return message
+
+    def render_html(self, context: MessageContext) -> str:
+        """The HTML part, within ``fit.HTML_BUDGET`` (fewer cards and entries when the
+        whole would be over it); raises ``render.TemplateError``."""
+        html_t = render.load(render.HTML, "default-body.html.j2", self.template_paths()["html"])
+        # The headline of the whole message in every try: it names the worst, listed or not.
+        headline = digest.message(context)["headline"]
+
+        def html(shorter: MessageContext, cards: int) -> str:
+            return render.render(html_t, **template_data(shorter, cards, headline=headline))
+
+        return fit.fit(html, context)
 
     def send(self, context: MessageContext, parts: Parts | None = None) -> None:
         try:
@@ -171,6 +187,19 @@ class EmailNotifier(Notifier):
         return DeliveryError(
             redact(f"{where}: {detail}", self.config.secret_values()), permanent=permanent
         )
+
+
+def template_data(
+    context: MessageContext, cards: int | None = None, headline: str | None = None
+) -> dict[str, object]:
+    """What the email's templates see: the message, the severity emoji, and ``cards``
+    (every entry unless the HTML had to be shortened)."""
+    data: dict[str, object] = dict(digest.message(context))
+    data["icons"] = SEVERITY_EMOJI
+    data["cards"] = len(data["entries"]) if cards is None else cards  # type: ignore[arg-type]
+    if headline is not None:
+        data["headline"] = headline
+    return data
 
 
 def _text(raw: bytes | str) -> str:

@@ -14,10 +14,15 @@ out of its message (a webhook's path is its secret). The retry policy, after hea
   surprise than a late one), transient;
 * any other 4xx except 408: permanent (the URL or the message is wrong);
 * a URL that is not http(s): permanent.
+
+``get`` asks once, with the same error contract, for a readiness check (``doctor``);
+``json_bytes`` is the one encoding of a body whose exact bytes matter (a signature, a size
+limit), which ``post_json`` then posts as it is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -30,6 +35,8 @@ import httpx
 
 from cbsalert.errors import DeliveryError, redact, redact_url
 from cbsalert.labels import clip, oneline
+
+JSON = "application/json"
 
 # The secrets of the post_json running in this context (the URL among them), for _Redact.
 _POSTING: ContextVar[list[str] | None] = ContextVar("cbsalert_posting", default=None)
@@ -63,6 +70,7 @@ class Retries:
     rate_limits: int = 3  # 429s waited for
     max_wait_s: float = 60.0  # a longer Retry-After fails the post (transient) instead
     backoff_s: float = 0.3  # first wait after an error; doubled each time, plus a tenth
+    unstated_wait_s: float = 1.0  # the wait after a 429 without a Retry-After
 
 
 @dataclass
@@ -72,9 +80,9 @@ class RateLimitBudget:
     left_s: float = 90.0
 
 
-def retry_after(headers: Mapping[str, Any]) -> float | None:
-    """Seconds a 429's Retry-After asks for: 1 when absent, None for an HTTP date or
-    garbage (do not guess)."""
+def retry_after(headers: Mapping[str, Any], unstated: float = 1.0) -> float | None:
+    """Seconds a 429's Retry-After asks for: ``unstated`` when absent, None for an HTTP
+    date or garbage (do not guess)."""
     for key, value in headers.items():
         if key.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
@@ -82,7 +90,7 @@ def retry_after(headers: Mapping[str, Any]) -> float | None:
                 return max(float(raw), 0.0)
             except (TypeError, ValueError):
                 return None
-    return 1.0
+    return unstated
 
 
 def rate_limit_wait(
@@ -90,11 +98,18 @@ def rate_limit_wait(
 ) -> float | None:
     """How long to wait before asking again after a 429, taken from ``budget``; None when
     the wait is beyond the caps: then the 429 stands."""
-    wait = retry_after(headers)
+    wait = retry_after(headers, retries.unstated_wait_s)
     if wait is None or wait > retries.max_wait_s or wait > budget.left_s:
         return None
     budget.left_s -= wait
     return wait
+
+
+def json_bytes(document: Any) -> bytes:
+    """``document`` as compact UTF-8 JSON: what a notifier signs (a webhook) or measures
+    against a provider's size limit (Teams) is then exactly what is posted."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8", "replace")
 
 
 def post_json(
@@ -110,9 +125,50 @@ def post_json(
     sleep: Callable[[float], None] = time.sleep,
 ) -> httpx.Response:
     """POST ``body`` as JSON to ``url``; ``what`` starts every error message (``slack ops:
-    webhook``). Raises ``DeliveryError`` as the module docstring says."""
+    webhook``). ``bytes`` are posted as they are, as JSON (a body that is signed must be
+    the exact bytes signed). Raises ``DeliveryError`` as the module docstring says."""
+    if isinstance(body, bytes):
+        sent: dict[str, Any] = {"content": body, "headers": {"Content-Type": JSON}}
+    else:
+        sent = {"json": body}
+    return _request(
+        "POST", url, sent, what=what, timeout_s=timeout_s, secrets=secrets, headers=headers,
+        retries=retries, budget=budget, sleep=sleep,
+    )  # fmt: skip
+
+
+def get(
+    url: str,
+    *,
+    what: str,
+    timeout_s: float,
+    secrets: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """GET ``url`` once (a readiness check for ``cbsalert doctor``, which must answer
+    soon): the 2xx response, or ``DeliveryError`` as ``post_json`` raises it."""
+    return _request(
+        "GET", url, {}, what=what, timeout_s=timeout_s, secrets=secrets, headers=headers,
+        retries=Retries(errors=0, rate_limits=0), budget=None, sleep=time.sleep,
+    )  # fmt: skip
+
+
+def _request(
+    method: str,
+    url: str,
+    sent: Mapping[str, Any],
+    *,
+    what: str,
+    timeout_s: float,
+    secrets: Iterable[str],
+    headers: Mapping[str, str] | None,
+    retries: Retries,
+    budget: RateLimitBudget | None,
+    sleep: Callable[[float], None],
+) -> httpx.Response:
     secrets = list(secrets)
     budget = budget if budget is not None else RateLimitBudget()
+    doing, verb = ("posting to", "post to") if method == "POST" else ("asking", "ask")
 
     def fail(message: str, *, permanent: bool = False) -> DeliveryError:
         return DeliveryError(redact_url(redact(message, secrets)), permanent=permanent)
@@ -123,19 +179,17 @@ def post_json(
         with httpx.Client(timeout=timeout_s, headers=headers) as client:
             while True:
                 try:
-                    response = client.post(url, json=body)
+                    response = client.request(method, url, **sent)
                 except httpx.TimeoutException:
-                    raise fail(
-                        f"{what}: timed out after {timeout_s:g} s, posting to {url}"
-                    ) from None
+                    raise fail(f"{what}: timed out after {timeout_s:g} s, {doing} {url}") from None
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                    raise fail(f"{what}: cannot post to {url}: {exc}", permanent=True) from None
+                    raise fail(f"{what}: cannot {verb} {url}: {exc}", permanent=True) from None
                 except httpx.TransportError as exc:  # refused, reset, closed without an answer
                     if errors < retries.errors:
                         sleep(_backoff(retries, errors))
                         errors += 1
                         continue
-                    raise fail(f"{what}: {exc or type(exc).__name__}, posting to {url}") from None
+                    raise fail(f"{what}: {exc or type(exc).__name__}, {doing} {url}") from None
                 status = response.status_code
                 if 200 <= status < 300:
                     return response

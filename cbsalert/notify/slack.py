@@ -2,11 +2,12 @@
 
 A message is laid out by ``slack_layout``: the headline (the notification's text), a
 summary, then one entry per backup set and destination rendered from
-``slack-entry.mrkdwn.j2`` (or the user's ``template:`` file; it gets ``run``, ``entry`` and
-``compact``), resolved entries after, and what a limited message left out. It is one
-message whenever Slack's limits allow (``slack_blocks``), in parts only as a last resort.
-A ``template:`` written for the per-alert layout (it names ``alert``, never ``entry``)
-still works: each alert of an entry is rendered with it, one after the other.
+``slack-entry.mrkdwn.j2`` (or the user's ``template:`` file; it gets ``run``, ``entry``,
+``alerts``, the entry's, and ``compact``), resolved entries after, and what a limited
+message left out. It is one message whenever Slack's limits allow (``slack_blocks``), in
+parts only as a last resort. A ``template:`` written for the per-alert layout (it names
+``alert``, never ``entry``) still works: each alert of an entry is rendered with it, one
+after the other.
 
 Errors: https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks/#handling_errors
 and https://docs.slack.dev/reference/methods/chat.postMessage#errors.
@@ -134,13 +135,19 @@ class SlackNotifier(Notifier):
         per_alert = self._template is not None and "entry" not in render.variables(template)
 
         def entry_text(entry: Mapping[str, Any], compact: bool) -> str:
+            # `alerts`: the entry's, among which a job id is judged worth showing (the
+            # `facts` filter): two alerts about one job read as one.
+            alerts = entry["alerts"]
             if per_alert:
                 texts = [
-                    render.render(template, run=run, alert=alert, compact=compact).strip()
-                    for alert in entry["alerts"]
+                    render.render(
+                        template, run=run, alert=alert, alerts=alerts, compact=compact
+                    ).strip()
+                    for alert in alerts
                 ]
                 return "\n".join(t for t in texts if t) or "—"
-            return render.render(template, run=run, entry=entry, compact=compact).strip() or "—"
+            text = render.render(template, run=run, entry=entry, alerts=alerts, compact=compact)
+            return text.strip() or "—"
 
         return slack_layout.payloads(message, entry_text, self.config.compact_over)
 
@@ -156,7 +163,7 @@ class SlackNotifier(Notifier):
             raise DeliveryError(f"slack {self.name}: template error: {exc}") from None
         parts = parts or Parts()
         key = hashlib.sha256(json.dumps(payloads, sort_keys=True).encode()).hexdigest()
-        first = parts.sent if parts.key == key else 0
+        first = parts.first_unsent(key)
         if parts.sent and not first:
             log.warning(
                 "slack %s: the message now renders differently from the attempt that sent %d "

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cbsalert.labels import STATE_LABELS, format_time, short_days, state_count
+from cbsalert.labels import SEVERITY_EMOJI, STATE_LABELS, format_time, short_days, state_count
 from cbsalert.notify import digest
 from cbsalert.notify.slack_blocks import (
     DIVIDER,
@@ -40,7 +40,7 @@ from cbsalert.notify.slack_blocks import (
     separated,
     split,
 )
-from cbsalert.notify.slack_text import ICONS, bold, clip_mrkdwn, escape_mrkdwn
+from cbsalert.notify.slack_text import bold, clip_mrkdwn, escape_mrkdwn, linked
 
 Entry = Mapping[str, Any]
 # Renders one entry's mrkdwn: (entry, compact) -> text (the entry template).
@@ -125,7 +125,8 @@ def summary_text(run: Mapping[str, Any], entries: Sequence[Entry]) -> str:
     if firing > 1 and rows:
         lines.append(
             " · ".join(
-                f"{ICONS.get(str(r['severity']), '')} {r['count']} {escape_mrkdwn(r['what'])}"
+                f"{SEVERITY_EMOJI.get(str(r['severity']), '')} {r['count']} "
+                + escape_mrkdwn(r["what"])
                 for r in rows
             )
         )
@@ -139,12 +140,16 @@ def summary_text(run: Mapping[str, Any], entries: Sequence[Entry]) -> str:
 
 
 def context_text(run: Mapping[str, Any], entries: Sequence[Entry]) -> str:
-    """The small print: which days, which server, when checked, how many are new."""
-    bits = [f"Backups of *{short_days(run.get('days') or [run['date']])}*"]
+    """The small print: which days, which server (linked to its console when the
+    configuration names one), when checked, how many are new."""
+    if run.get("backups_checked", True) is False:  # the CBS could not be used at all
+        bits = ["No backup checked"]
+    else:
+        bits = [f"Backups of *{short_days(run.get('days') or [run['date']])}*"]
     if run.get("days_not_checked"):
         bits.append(f"not checked: *{short_days(run['days_not_checked'])}*")
-    if run.get("server"):
-        bits.append(f"CBS {escape_mrkdwn(_name(run['server']))}")
+    if run.get("server"):  # a message queued by an older cbsalert has none
+        bits.append(f"CBS {linked(_name(run['server']), run.get('console_url'))}")
     bits.append(f"checked {format_time(run['generated_at'], run['timezone'])}")
     states = Counter(str(e["state"]) for e in entries)
     counted = [state_count(s, states[s]) for s in STATE_LABELS if states.get(s)]
@@ -204,7 +209,7 @@ def _grouped(
         count = sum(len(names) for names in owners.values())
         label = STATE_LABELS.get(state, state)
         heading = "resolved" if state == "resolved" else f"{what} · {label}"
-        lines.append(f"{ICONS.get(icon, '')} {bold(heading)} ({count})")
+        lines.append(f"{SEVERITY_EMOJI.get(icon, '')} {bold(heading)} ({count})")
         # The owner with the most first: one reseller's customers failing together is
         # one cause to look for.
         for owner, names in sorted(owners.items(), key=lambda o: -len(o[1])):

@@ -3,7 +3,7 @@
 Every ``{{ value }}`` of a Slack template is escaped (``&``, ``<``, ``>`` and the formatting
 characters, see ``escape_mrkdwn``), collapsed to one line and clipped to ``VALUE_MAX``
 characters by the flavour's ``finalize``. Filters that produce formatting on purpose
-(``bold``, ``icon``) return ``Mrkdwn``, which passes unescaped.
+(``bold``, ``icon``, ``link``, ``code``) return ``Mrkdwn``, which passes unescaped.
 """
 
 from __future__ import annotations
@@ -11,19 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cbsalert.labels import clip, oneline, short_day
+from cbsalert.labels import SEVERITY_EMOJI, UNKNOWN_SEVERITY_EMOJI, clip, oneline, severity_key
 from cbsalert.render import Flavour
 from cbsalert.rules import what_happened
 from cbsalert.safetext import strip_controls
 
 VALUE_MAX = 300
-
-ICONS: dict[str, str] = {
-    "critical": ":red_circle:",
-    "warning": ":large_orange_circle:",
-    "info": ":large_blue_circle:",
-    "resolved": ":white_check_mark:",
-}
 
 
 class Mrkdwn(str):
@@ -89,50 +82,44 @@ def bold(value: object) -> Mrkdwn:
     return Mrkdwn(f"*{text}{guard}*")
 
 
-def _icon(alert: dict[str, Any]) -> Mrkdwn:
-    """The severity's emoji of an alert or an entry (a tick once resolved)."""
-    key = "resolved" if alert.get("state") == "resolved" else str(alert.get("severity"))
-    return Mrkdwn(ICONS.get(key, ":grey_question:"))
-
-
-def _link(value: object, url: object = None) -> Mrkdwn:
-    """``value`` in bold, as a link to ``url`` when that is an http(s) URL (a CBS console
-    page): Slack's ``<url|text>``, with the URL's ``|``, ``<`` and ``>`` made inert so that
-    a hostile URL cannot end the link early or open another."""
-    text = bold(value)
-    if not isinstance(url, str) or not re.match(r"https?://[^\s]+$", url, re.IGNORECASE):
-        return text
-    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
-    return Mrkdwn(f"<{safe}|{text}>")
-
-
 def _code(value: object) -> Mrkdwn:
     """Data as inline code, to be copied as it is (a command line): inside back-ticks Slack
-    formats nothing, so only ``&``, ``<`` and ``>`` are escaped (as entities); a back-tick,
-    which would end the span, becomes a look-alike."""
+    formats nothing, so only ``&``, ``<`` and ``>`` are escaped (as entities, which Slack
+    shows as the characters); a back-tick, which would end the span, becomes a look-alike."""
     text = strip_controls(oneline(value))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return Mrkdwn("`" + text.replace("`", _MRKDWN_SUBSTITUTES["`"]) + "`")
 
 
-def _badge(alert: dict[str, Any]) -> Mrkdwn:
-    """``:red_circle: *Critical*``: the severity as an emoji and a word, because a colour
-    alone says nothing to a colour-blind reader, nor on a lock screen."""
-    resolved = alert.get("state") == "resolved"
-    word = "Resolved" if resolved else escape_mrkdwn(str(alert.get("severity"))).capitalize()
-    return Mrkdwn(f"{_icon(alert)} *{word}*")
+def link(url: str, text: str) -> Mrkdwn:
+    """``<url|text>``: ``text`` escaped as data (``Mrkdwn``, formatted on purpose, as it
+    is); in ``url`` the characters that would end the link (``|``, ``>``) are
+    percent-encoded and ``&``, ``<`` written as entities."""
+    target = url.replace("|", "%7C").replace(">", "%3E").replace("&", "&amp;").replace("<", "%3C")
+    label = text if isinstance(text, Mrkdwn) else escape_mrkdwn(text)
+    return Mrkdwn(f"<{target}|{label}>")
+
+
+def _icon(alert: dict[str, Any]) -> Mrkdwn:
+    """The severity's emoji alone (``labels.SEVERITY_EMOJI``); ``badge`` adds the word, which
+    colour-blind readers need: the circles differ only in colour."""
+    return Mrkdwn(SEVERITY_EMOJI.get(severity_key(alert), UNKNOWN_SEVERITY_EMOJI))
+
+
+_WEB_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def linked(value: object, url: object = None) -> Mrkdwn:
+    """``value`` in bold, as a link to ``url`` when that is an http(s) URL (the CBS console;
+    the ``link`` filter): anything else in ``url`` (a message stored by an older version, a
+    value a template made up) leaves the name bold and unlinked."""
+    text = bold(value)
+    return link(url, text) if isinstance(url, str) and _WEB_URL.fullmatch(url) else text
 
 
 def _what(alert: dict[str, Any]) -> str:
     """What an alert says happened, in the summary's words (``failed``, ``did not run``)."""
     return what_happened(str(alert.get("kind")))
-
-
-def _shortday(value: object) -> str:
-    """``Thu 26 Nov`` for a day (or the day of an ISO time); empty for none."""
-    if not value:
-        return ""
-    return short_day(str(value)[:10])
 
 
 SLACK = Flavour(
@@ -141,10 +128,8 @@ SLACK = Flavour(
     filters=(
         ("bold", bold),
         ("icon", _icon),
-        ("link", _link),
+        ("link", linked),
         ("code", _code),
-        ("badge", _badge),
         ("what", _what),
-        ("shortday", _shortday),
     ),
 )

@@ -18,7 +18,9 @@ from cbsalert import render
 from cbsalert.errors import ConfigError
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
 from cbsalert.notify.context import MessageContext, build_context
-from cbsalert.rules import ALL_KINDS
+from cbsalert.rules import ALL_KINDS, CbsUnreachableRule
+from cbsalert.rules.builtin import SAMPLE_SERVER
+from cbsalert.samplerun import replay
 
 if TYPE_CHECKING:
     from cbsalert.config import Config
@@ -32,8 +34,8 @@ LONG = "x" * 10_000
 def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
     """Every kind's sample alerts about yesterday; with ``hostile``, a hostile variation of
     each kind's first sample and an alert of a kind this version does not know."""
-    day = (now.astimezone(zone) - timedelta(days=1)).date()
-    evening = datetime(day.year, day.month, day.day, 22, 15, tzinfo=zone)
+    evening = _evening(now, zone)
+    day = evening.date()
     samples = [kind.samples(evening) for kind in ALL_KINDS.values()]
     events = [event for of_kind in samples for event in of_kind]
     if hostile:
@@ -43,8 +45,14 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
             firing=True, login="_x_", day=day, summary=LONG + "\n" + HOSTILE_SUMMARY,
             backup_set_id=HOSTILE_NAME, destination_id=LONG,
         )  # fmt: skip
-        events.append(AlertEvent(unknown, "firing"))
+        events.append(replay(unknown, "firing", evening, days=2))
     return events
+
+
+def _evening(now: datetime, zone: ZoneInfo) -> datetime:
+    """22:15 yesterday: the samples' backups ran then."""
+    day = (now.astimezone(zone) - timedelta(days=1)).date()
+    return datetime(day.year, day.month, day.day, 22, 15, tzinfo=zone)
 
 
 def _hostile(event: AlertEvent) -> AlertEvent:
@@ -59,6 +67,7 @@ def _hostile(event: AlertEvent) -> AlertEvent:
         summary=HOSTILE_SUMMARY,
         backup_set_name=HOSTILE_NAME if f.backup_set_id or f.backup_set_name else None,
         job_id=LONG if f.job_id is not None else None,
+        destination_name=HOSTILE_NAME if f.destination_name is not None else None,
         status=f"{f.status}<i>ERR</i>" if f.status is not None else None,
         errors=UNKNOWN if f.errors is not None else None,
         warnings=10**9 if f.warnings is not None else None,
@@ -67,39 +76,68 @@ def _hostile(event: AlertEvent) -> AlertEvent:
 
 
 def sample_context(
-    now: datetime, timezone: str = "UTC", *, test: bool = False, hostile: bool = False
+    now: datetime,
+    timezone: str = "UTC",
+    *,
+    test: bool = False,
+    hostile: bool = False,
+    server: str = SAMPLE_SERVER,
+    console_url: str | None = None,
 ) -> MessageContext:
-    """Realistic sample alerts (``hostile=True`` adds the nasty ones) as a message context."""
+    """Realistic sample alerts (``hostile=True`` adds the nasty ones) as a message context,
+    from ``server`` (``cbs.name``) with its ``console_url``."""
     zone = ZoneInfo(timezone)
     events = _events(now, zone, hostile)
     day = events[0].finding.day
     # The hostile samples also say that two watched users could not be checked.
     unchecked = 2 if hostile else 0
     return build_context(
-        day, timezone, events, now.astimezone(zone), test=test, unchecked=unchecked
-    )
+        day, timezone, events, now.astimezone(zone), test=test, unchecked=unchecked,
+        server=server, console_url=console_url,
+    )  # fmt: skip
 
 
-def _contexts(now: datetime, timezone: str) -> dict[str, MessageContext]:
-    sample = sample_context(now, timezone)
-    hostile = sample_context(now, timezone, hostile=True)
+# Keys a message queued by an older cbsalert lacks: templates must do without them.
+NEWER_RUN_KEYS = ("days", "days_not_checked", "server", "console_url", "backups_checked")
+NEWER_ALERT_KEYS = ("first_failed_day", "about_server", "console_url", "silence_command")
+
+
+def _unusable(now: datetime, timezone: str, server: str, console_url: str | None) -> MessageContext:
+    """A run that could not use the CBS: the meta-alert alone, no backup checked."""
+    zone = ZoneInfo(timezone)
+    events = CbsUnreachableRule.samples(_evening(now, zone))
+    return build_context(
+        events[0].finding.day, timezone, events, now.astimezone(zone), unchecked=3,
+        server=server, console_url=console_url, backups_checked=False,
+    )  # fmt: skip
+
+
+def _contexts(
+    now: datetime, timezone: str, server: str, console_url: str | None
+) -> dict[str, MessageContext]:
+    sample = sample_context(now, timezone, server=server, console_url=console_url)
+    hostile = sample_context(now, timezone, hostile=True, server=server, console_url=console_url)
     many = dict(hostile, alerts=[dict(a, login=f"user{i}") for i, a in enumerate(
         hostile["alerts"] * 8)])  # fmt: skip
     first = date.fromisoformat(sample["run"]["date"]) - timedelta(days=2)
     caught_up = [str(first + timedelta(days=n)) for n in range(3)]
     older = [str(first - timedelta(days=n)) for n in range(5, 0, -1)]
-    legacy = {k: v for k, v in sample["run"].items() if k not in ("days", "days_not_checked")}
+    legacy = {k: v for k, v in sample["run"].items() if k not in NEWER_RUN_KEYS}
+    legacy_alerts = [
+        {k: v for k, v in a.items() if k not in NEWER_ALERT_KEYS} for a in sample["alerts"]
+    ]
     return {
         "sample alerts": sample,
         "several days (a catch-up)": dict(
             sample, run={**sample["run"], "days": caught_up, "days_not_checked": older}
         ),
-        "a message queued by an older cbsalert": dict(sample, run=legacy),
+        "a message queued by an older cbsalert": dict(sample, run=legacy, alerts=legacy_alerts),
+        "the CBS cannot be used": _unusable(now, timezone, server, console_url),
         "hostile data": hostile,
         "one alert": dict(sample, alerts=sample["alerts"][:1]),
         "one resolved alert": dict(sample, alerts=sample["alerts"][-1:]),
         "no alerts": dict(sample, alerts=[]),
-        "a test message": sample_context(now, timezone, test=True),
+        "a test message": sample_context(now, timezone, test=True, server=server),
         "a large digest": many,
     }
 
@@ -107,7 +145,7 @@ def _contexts(now: datetime, timezone: str) -> dict[str, MessageContext]:
 def validate_templates(config: Config) -> list[str]:
     """Render every notifier's messages from the samples; one line per distinct problem."""
     now = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo(config.timezone))
-    contexts = _contexts(now, config.timezone)
+    contexts = _contexts(now, config.timezone, config.cbs.name, config.cbs.console_url)
     problems: list[str] = []
     for name, notifier_config in config.notifiers.items():
         notifier = notifier_config.create(name)
@@ -144,6 +182,10 @@ def send_test(config: Config, name: str, now: datetime) -> None:
         raise ConfigError(f"no notifier named {name!r} (known: {known})")
     notifier = config.notifiers[name].create(name)
     try:
-        notifier.send(sample_context(now, config.timezone, test=True))
+        cbs = config.cbs
+        context = sample_context(
+            now, config.timezone, test=True, server=cbs.name, console_url=cbs.console_url
+        )
+        notifier.send(context)
     finally:
         notifier.close()

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from cbsalert.model import Finding, UserSnapshot
-from cbsalert.rules.base import AppliesTo, Duration, RuleBase, parse_duration
+from cbsalert.notjudged import NotJudged
+from cbsalert.rules.base import AppliesTo, Duration, RuleBase, format_duration, parse_duration
 from cbsalert.rules.builtin import (
     META_RULE_ID,
     UNCHECKED_RULE_ID,
@@ -29,6 +30,7 @@ from cbsalert.rules.builtin import (
     meta_rule,
     unchecked_rule,
 )
+from cbsalert.rules.history import NoChangeRule
 from cbsalert.rules.jobs import (
     RUNNING_STATUSES,
     BackupStatusRule,
@@ -38,14 +40,16 @@ from cbsalert.rules.jobs import (
 )
 from cbsalert.rules.restores import RestoreStatusRule
 from cbsalert.rules.schedule import WEEKDAYS, MissingBackupRule, Weekday
+from cbsalert.rules.unusual import ChangeSpikeRule, DurationRule
 
 __all__ = [
     "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RESOLVED_HINT",
     "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo",
-    "BackupStatusRule", "CbsUnreachableRule", "Duration", "ErrorCountRule", "LongRunningRule",
-    "MissingBackupRule", "RestoreStatusRule", "RuleBase", "UserUncheckedRule",
-    "WarningCountRule", "Weekday", "evaluate", "hint", "meta_rule", "parse_duration",
-    "unchecked_rule", "what_happened",
+    "BackupStatusRule", "CbsUnreachableRule", "ChangeSpikeRule", "Duration", "DurationRule",
+    "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "NoChangeRule", "NotJudged",
+    "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
+    "about_server", "assess", "evaluate", "format_duration", "hint", "meta_rule",
+    "parse_duration", "unchecked_rule", "what_happened",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -55,6 +59,9 @@ RULE_KINDS: dict[str, type[RuleBase]] = {
     "missing_backup": MissingBackupRule,
     "restore_status": RestoreStatusRule,
     "long_running": LongRunningRule,
+    "no_change": NoChangeRule,
+    "change_spike": ChangeSpikeRule,
+    "duration": DurationRule,
 }
 
 BUILTIN_KINDS: dict[str, type[RuleBase]] = {
@@ -96,16 +103,36 @@ RESOLVED_HINT = "Nothing to do: this is fixed."
 
 
 def hint(alert: Mapping[str, object]) -> str:
-    """What to do about an alert (a message's context row): its kind's hint, or none once
-    it is resolved; the templates' ``hint`` filter."""
+    """What to do about an alert (a message's context row): its kind's hint for it
+    (``RuleBase.hint_for``: a status such as a full quota has its own), or none once it is
+    resolved; the templates' ``hint`` filter."""
     if alert.get("state") == "resolved":
         return RESOLVED_HINT
-    return KIND_HINTS.get(str(alert.get("kind")), DEFAULT_HINT)
+    kind = ALL_KINDS.get(str(alert.get("kind")))
+    return kind.hint_for(alert) if kind is not None else DEFAULT_HINT
+
+
+def about_server(alert: Mapping[str, object]) -> bool:
+    """Whether an alert (a message's context row) is about the CBS itself, not a user: its
+    kind says so (``RuleBase.about_server``); an unknown kind is about a user."""
+    kind = ALL_KINDS.get(str(alert.get("kind")))
+    return kind is not None and kind.about_server
 
 
 def evaluate(snap: UserSnapshot, rules: list[RuleBase], now: datetime) -> list[Finding]:
     """Every rule's findings about one user's day."""
+    return assess(snap, rules, now)[0]
+
+
+def assess(
+    snap: UserSnapshot, rules: list[RuleBase], now: datetime
+) -> tuple[list[Finding], list[NotJudged]]:
+    """Every rule's findings about one user's day, and what they could not judge
+    (``RuleBase.assess``)."""
     findings: list[Finding] = []
+    skipped: list[NotJudged] = []
     for rule in rules:
-        findings.extend(rule.evaluate(snap, now))
-    return findings
+        found, missed = rule.assess(snap, now)
+        findings.extend(found)
+        skipped.extend(missed)
+    return findings, skipped

@@ -10,11 +10,13 @@ resolves anything).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from cbsalert.cbswords import status_sentence
 from cbsalert.labels import set_label
 from cbsalert.model import (
     UNKNOWN,
@@ -26,6 +28,7 @@ from cbsalert.model import (
     Severity,
     UserSnapshot,
 )
+from cbsalert.notjudged import NotJudged
 from cbsalert.scope import names_any
 
 
@@ -42,6 +45,16 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(**{unit[match.group(2)]: float(match.group(1))})
 
 
+def format_duration(value: timedelta) -> str:
+    """``value`` as ``parse_duration`` reads it, in the largest unit that divides it:
+    ``3d``, ``36h``, ``15m`` (for a message that tells what to write)."""
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
@@ -56,8 +69,9 @@ class AppliesTo(BaseModel):
 
 class RuleBase(BaseModel):
     """A rule's config, and what its kind does: ``evaluate`` (what a user's day says),
-    ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what to do
-    about an alert), ``samples`` (alerts to show templates with); ``live`` and
+    ``assess`` (that, and what it could not judge), ``history_days`` (how much history it
+    reads), ``auto_resolution`` (whether a firing alert resolves by itself), ``hint`` (what
+    to do about an alert), ``samples`` (alerts to show templates with); ``live`` and
     ``judges_jobs`` say what its evidence is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -83,6 +97,19 @@ class RuleBase(BaseModel):
     # What happened, in two or three words, as a message's summary counts it ("failed",
     # "did not run", "restore failed"). Every kind says it.
     what: ClassVar[str]
+    # What to do instead when the alert's job or restore ended with one of these statuses
+    # (status -> hint): a cause with a remedy of its own, such as a full quota.
+    status_hints: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def hint_for(cls, alert: Mapping[str, Any]) -> str:
+        """What to do about one firing alert of the kind (a message's context row): the hint
+        of its status when it has one (``status_hints``), else the kind's ``hint``."""
+        return cls.status_hints.get(str(alert.get("status") or ""), cls.hint)
+
+    # An alert about the CBS itself, not about a user or backup set (the meta-alert):
+    # messages name the server instead (the context's ``about_server``).
+    about_server: ClassVar[bool] = False
 
     def applies(self, login: str, set_id: str | None = None, set_name: str | None = None) -> bool:
         scope = self.applies_to
@@ -96,6 +123,12 @@ class RuleBase(BaseModel):
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         raise NotImplementedError
+
+    def assess(self, snap: UserSnapshot, now: datetime) -> tuple[list[Finding], list[NotJudged]]:
+        """``evaluate``'s findings, and the sets the rule could not judge (a kind that
+        compares with history, without enough of it): said in ``check --format json``,
+        never in messages. Default: every finding, nothing skipped."""
+        return self.evaluate(snap, now), []
 
     def history_days(self) -> int:
         """How many backup days before the checked one this rule reads from
@@ -164,6 +197,7 @@ class RuleBase(BaseModel):
             "backup_set_name": result.job.backup_set_name
             or snap.expected_sets.get(result.job.backup_set_id),
             "destination_id": result.destination_id,
+            "destination_name": result.destination_name,
             "job_id": result.job.id,
             "status": report.status if report else None,
             "start_time": snap.aware((report and report.start_time) or result.job.start_time),
@@ -194,11 +228,11 @@ class StatusRule(RuleBase):
         status = fields["status"]
         label = set_label(fields, quote=True)
         if status in self.ok_statuses:
-            return self.finding(snap, False, f"{what} {label} succeeded.", **fields)
+            summary = status_sentence(what, label, status, "ok")
+            return self.finding(snap, False, summary, **fields)
         warning = status in self.warning_statuses
         severity: Severity = "warning" if warning else self.severity
-        verb = "ended with" if warning else "failed with"
-        summary = f"{what} {label} {verb} {status or 'an empty status'}."
+        summary = status_sentence(what, label, status, "warning" if warning else "failed")
         return self.finding(snap, True, summary, **{**fields, "severity": severity})
 
 
@@ -210,6 +244,9 @@ def sample_event(
     days: int | None = None,
     previous: Severity | None = None,
 ) -> AlertEvent:
-    """A sample finding as the event a message shows, failing since ``days`` evenings."""
-    since = evening - timedelta(days=days - 1) if days else None
-    return AlertEvent(finding, state, since=since, days_failing=days, previous_severity=previous)
+    """The event a real run makes of a sample finding in ``state``, failing for ``days``
+    backup days, after people heard ``previous`` (``cbsalert.samplerun.replay``: the real
+    reconciliation, so the samples count days as real messages do)."""
+    from cbsalert.samplerun import replay  # it reconciles, and reconciliation asks the rules
+
+    return replay(finding, state, evening, days=days, previous=previous)

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from cbsalert.labels import days_phrase
-from cbsalert.model import AlertEvent, CheckError, Finding, UserSnapshot
+from cbsalert.model import AlertEvent, CheckError, Finding, OutageCause, UserSnapshot
 from cbsalert.rules.base import RuleBase, sample_event
 from cbsalert.safetext import one_line
 
@@ -30,14 +30,22 @@ if TYPE_CHECKING:  # the config imports the rule kinds: it cannot be imported he
 
 META_RULE_ID = "cbsalert-cbs-unreachable"
 UNCHECKED_RULE_ID = "cbsalert-user-unchecked"
+# The meta-alert's login: part of its key, so it stays; no message shows it as a user.
+SERVER_LOGIN = "(cbs)"
+SAMPLE_SERVER = "backup.example.com"
 
 
 class CbsUnreachableRule(RuleBase):
-    """The meta-alert: the CBS could not be used at all (not a configurable kind)."""
+    """The meta-alert: the CBS could not be used at all (not a configurable kind).
+
+    It is about the server, not a user (``about_server``): its login is the placeholder
+    ``(cbs)``, kept because it is part of the stored alert's key (a new one would announce
+    a firing meta-alert again on upgrade), and messages name the server instead."""
 
     kind: Literal["cbs_unreachable"] = "cbs_unreachable"
     live: ClassVar[bool] = True
     what: ClassVar[str] = "CBS unreachable"
+    about_server: ClassVar[bool] = True
     hint: ClassVar[str] = (
         "Check that the CBS is up and reachable from the cbsalert host, and that the system "
         "user and password are right and not expired; no backup was checked until it is."
@@ -46,8 +54,8 @@ class CbsUnreachableRule(RuleBase):
     @classmethod
     def samples(cls, evening: datetime) -> list[AlertEvent]:
         rule = cls(id=f"sample-{cls.kind_name()}")
-        problem = "the CBS did not answer within 30 s"
-        finding = rule.run_finding(evening.date(), problem, "https://cbs.example.com")
+        problem = "ListBackupSets: Incorrect system username/password"
+        finding = rule.run_finding(evening.date(), problem, SAMPLE_SERVER, cause="login")
         return [sample_event(finding, "new", evening, days=1)]
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
@@ -57,27 +65,33 @@ class CbsUnreachableRule(RuleBase):
         self,
         day: date,
         problem: str | None,
-        url: str,
+        server: str,
         *,
+        cause: OutageCause = "reach",
         checked: Sequence[date] = (),
         caught_up: Sequence[date] = (),
         not_checked: Sequence[date] = (),
         limit: int = 0,
     ) -> Finding:
-        """Firing with the reason when ``problem`` is set; clear when the CBS answered.
+        """Firing with the reason when ``problem`` is set, in the words of its ``cause``;
+        clear when the CBS answered. ``server`` is the CBS's name (``cbs.name``).
 
         The days say what the outage cost: ``checked`` the days checked before the CBS
         failed; ``caught_up`` the missed days checked now, ``not_checked`` the ones given up
-        (older than ``catch_up_days``, ``limit``), so the "reachable again" message names
-        the days nobody looked at."""
+        (older than ``catch_up_days``, ``limit``), so the "again" message names the days
+        nobody looked at."""
         if problem:
-            summary = f"cbsalert cannot reach the CBS at {url}: {problem}. " + (
-                f"Only the backups of {days_phrase(checked)} were checked."
-                if checked
-                else "No backup was checked."
+            summary = (
+                outage_headline(server, cause, problem)
+                + ". "
+                + (
+                    f"Only the backups of {days_phrase(checked)} were checked."
+                    if checked
+                    else "No backup was checked."
+                )
             )
         else:
-            summary = f"cbsalert can reach the CBS at {url} again."
+            summary = f"cbsalert can check the backups on CBS {server} again."
             if caught_up:
                 summary += (
                     f" The backups of {days_phrase(caught_up)}, not checked before, are "
@@ -93,10 +107,22 @@ class CbsUnreachableRule(RuleBase):
             kind=self.kind,
             severity=self.severity,
             firing=problem is not None,
-            login="(cbs)",
+            login=SERVER_LOGIN,
             day=day,
             summary=summary,
         )
+
+
+def outage_headline(server: str, cause: OutageCause, problem: str) -> str:
+    """What happened, said as the server: ``cbsalert cannot log in to CBS NAME: wrong system
+    user or password (...)``, ``cbsalert cannot reach CBS NAME: ...``, ``CBS NAME answers
+    errors: ...``."""
+    problem = problem.rstrip(". ")
+    if cause == "login":
+        return f"cbsalert cannot log in to CBS {server}: wrong system user or password ({problem})"
+    if cause == "answers":
+        return f"CBS {server} answers errors: {problem}"
+    return f"cbsalert cannot reach CBS {server}: {problem}"
 
 
 class UserUncheckedRule(RuleBase):

@@ -9,26 +9,39 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.cbswords import QUOTA_EXCEEDED, count_sentence, status_sentence
+from cbsalert.jobhistory import SetKey
 from cbsalert.labels import set_label
 from cbsalert.model import AlertEvent, Finding, JobResult, UserSnapshot
 from cbsalert.rules.base import RuleBase, StatusRule
 
 RUNNING_STATUSES = ["", "BS_STILL_RUNNING"]
 
+# A job stopped by a full quota needs room, not a rerun: every kind that judges jobs says so.
+JOB_STATUS_HINTS: dict[str, str] = {
+    QUOTA_EXCEEDED: (
+        "The user's storage quota on the CBS is full, so the backup stopped: raise the "
+        "user's quota in AhsayCBS (the backup user's profile) or have the user free space "
+        "(delete old data or shorten retention), then rerun the backup."
+    ),
+}
 
-def _sample_job(evening: datetime) -> dict[str, Any]:
-    """The ids and start of a sample job that started at ``evening``."""
+
+def sample_job(evening: datetime) -> dict[str, Any]:
+    """The ids, destination and start of a sample job that started at ``evening``."""
     return {
         "backup_set_id": "1700000000001", "destination_id": "-1700000000002",
-        "job_id": evening.strftime("%Y-%m-%d-%H-%M-%S"), "start_time": evening,
+        "destination_name": "Offsite S3", "job_id": evening.strftime("%Y-%m-%d-%H-%M-%S"),
+        "start_time": evening,
     }  # fmt: skip
 
 
-def _latest_finished(
+def finished_by_set(
     snap: UserSnapshot, rule: RuleBase, in_progress: frozenset[str]
-) -> list[JobResult]:
-    """Per (set, destination), the last job that has finished: it decides the day."""
-    groups: dict[tuple[str, str | None], list[JobResult]] = defaultdict(list)
+) -> dict[SetKey, list[JobResult]]:
+    """Per (set, destination), in key order, the jobs of the day the rule applies to that
+    have finished, oldest first."""
+    groups: dict[SetKey, list[JobResult]] = defaultdict(list)
     for result in snap.jobs:
         report = result.report
         # A job with an end time is finished whatever its status says; an empty status
@@ -38,10 +51,19 @@ def _latest_finished(
         if not rule.applies(snap.login, result.job.backup_set_id, result.job.backup_set_name):
             continue
         groups[(result.job.backup_set_id, result.destination_id)].append(result)
-    return [max(group, key=_start_key) for _, group in sorted(groups.items(), key=_group_key)]
+    return {
+        key: sorted(group, key=_start_key) for key, group in sorted(groups.items(), key=_group_key)
+    }
 
 
-def _group_key(item: tuple[tuple[str, str | None], list[JobResult]]) -> tuple[str, str]:
+def _latest_finished(
+    snap: UserSnapshot, rule: RuleBase, in_progress: frozenset[str]
+) -> list[JobResult]:
+    """Per (set, destination), the last job that has finished: it decides the day."""
+    return [group[-1] for group in finished_by_set(snap, rule, in_progress).values()]
+
+
+def _group_key(item: tuple[SetKey, list[JobResult]]) -> tuple[str, str]:
     return item[0][0], item[0][1] or ""
 
 
@@ -64,20 +86,22 @@ class BackupStatusRule(StatusRule):
         default_factory=lambda: ["BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_USER"]
     )
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
+    status_hints: ClassVar[dict[str, str]] = JOB_STATUS_HINTS
 
     @classmethod
     def samples(cls, evening: datetime) -> list[AlertEvent]:
-        job = _sample_job(evening)
+        job = sample_job(evening)
+        failed = "BS_STOP_BY_SYSTEM_ERROR"
         return [
             cls.sample(
                 evening, "new", "critical",
-                "Backup of 'Documents (daily)' failed with BS_STOP_BY_SYSTEM_ERROR.",
+                status_sentence("Backup of", "'Documents (daily)'", failed, "failed"),
                 days=1, owner="Example Owner", backup_set_name="Documents (daily)",
-                status="BS_STOP_BY_SYSTEM_ERROR", errors=12, warnings=3,
+                status=failed, errors=12, warnings=3,
                 end_time=evening + timedelta(minutes=85), **job,
             ),
             cls.sample(
-                evening, "resolved", "critical", "Backup of 'Finance' succeeded.",
+                evening, "resolved", "critical", "Backup of 'Finance' succeeded.", days=3,
                 login="example-office", backup_set_name="Finance", status="BS_STOP_SUCCESS",
                 errors=0, warnings=0, end_time=evening + timedelta(minutes=40), **job,
             ),
@@ -95,6 +119,7 @@ class _CountRule(RuleBase):
     fires too (fail closed: it may be any number)."""
 
     judges_jobs: ClassVar[bool] = True
+    status_hints: ClassVar[dict[str, str]] = JOB_STATUS_HINTS
     threshold: int = Field(default=0, ge=0)
     running_statuses: list[str] = Field(default_factory=lambda: list(RUNNING_STATUSES))
     field_name: ClassVar[str]
@@ -114,14 +139,8 @@ class _CountRule(RuleBase):
                 )
                 out.append(self.finding(snap, True, summary, **fields))
                 continue
-            firing = count > self.threshold
-            summary = (
-                f"Backup of {label} logged {count} {self.noun}{'s' if count != 1 else ''}"
-                f" (more than {self.threshold})."
-                if firing
-                else f"Backup of {label} logged {count} {self.noun}s."
-            )
-            out.append(self.finding(snap, firing, summary, **fields))
+            summary = count_sentence(label, self.noun, count, self.threshold)
+            out.append(self.finding(snap, count > self.threshold, summary, **fields))
         return out
 
 
@@ -143,9 +162,9 @@ class ErrorCountRule(_CountRule):
         return [
             cls.sample(
                 evening, "escalated", "warning",
-                "Backup of 'Projects' logged 4 errors (more than 0).", previous="info", days=2,
+                count_sentence("'Projects'", "error", 4, 0), previous="info", days=2,
                 login="example-office", backup_set_name="Projects", status="BS_STOP_SUCCESS",
-                errors=4, warnings=0, end_time=evening + timedelta(hours=3), **_sample_job(evening),
+                errors=4, warnings=0, end_time=evening + timedelta(hours=3), **sample_job(evening),
             ),
         ]  # fmt: skip
 
@@ -168,10 +187,10 @@ class WarningCountRule(_CountRule):
         return [
             cls.sample(
                 evening, "repeat", "info",
-                "Backup of 'Photos' logged 2 warnings (more than 0).", days=2,
+                count_sentence("'Photos'", "warning", 2, 0), days=2,
                 login="example-office", backup_set_name="Photos",
                 status="BS_STOP_SUCCESS_WITH_WARNING", errors=0, warnings=2,
-                end_time=evening + timedelta(minutes=20), **_sample_job(evening),
+                end_time=evening + timedelta(minutes=20), **sample_job(evening),
             ),
         ]  # fmt: skip
 
@@ -194,9 +213,10 @@ class LongRunningRule(RuleBase):
         return [
             cls.sample(
                 evening, "new", "warning",
-                "Backup of 'VM images' still running after 9.5 h (limit 8 h) (1200 of 5000 files).",
+                "Backup of 'VM images' still running after 9.5 h (limit 8 h), 1200 of 5000 files"
+                " done.",
                 login="example-server", backup_set_name="VM images", status="",
-                **_sample_job(evening),
+                **sample_job(evening),
             ),
         ]  # fmt: skip
 
@@ -230,7 +250,8 @@ class LongRunningRule(RuleBase):
             detail = ""
             if progress is not None and progress.total_file_count:
                 done = progress.current_file_count
-                detail = f" ({'?' if done is None else done} of {progress.total_file_count} files)"
+                total = progress.total_file_count
+                detail = f", {'?' if done is None else done} of {total} files done"
             summary = (
                 f"Backup of {set_label(fields, quote=True)} still running after {hours:.1f} h"
                 f" (limit {self.max_hours:g} h){detail}."

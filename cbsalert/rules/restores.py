@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.cbswords import status_sentence
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.rules.base import Duration, StatusRule
 
@@ -36,7 +37,9 @@ class RestoreStatusRule(StatusRule):
         return [
             cls.sample(
                 evening, "unsilenced", "warning",
-                "Restore from 'Documents (daily)' failed with RESTORE_STOP_BY_ERROR.", days=3,
+                status_sentence(
+                    "Restore from", "'Documents (daily)'", "RESTORE_STOP_BY_ERROR", "failed"
+                ), days=3,
                 backup_set_id="1700000000001", backup_set_name="Documents (daily)",
                 job_id="R-2026-0001", status="RESTORE_STOP_BY_ERROR",
                 start_time=evening - timedelta(hours=6),

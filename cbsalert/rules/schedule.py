@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from cbsalert.cbswords import missing_set_sentence, missing_user_sentence
 from cbsalert.labels import set_label
 from cbsalert.model import AlertEvent, Finding, UserSnapshot
 from cbsalert.rules.base import RuleBase
@@ -36,12 +37,12 @@ class MissingBackupRule(RuleBase):
         day = evening.date().isoformat()
         return [
             cls.sample(
-                evening, "repeat", "critical", f"No S backup of 'Mail archive' ran on {day}.",
+                evening, "repeat", "critical",
+                missing_set_sentence(["S"], "'Mail archive'", day, ran=False),
                 days=3, backup_set_id="1700000000003", backup_set_name="Mail archive",
             ),
             cls.sample(
-                evening, "new", "critical",
-                f"No S backup job at all for example-laptop on {day}.",
+                evening, "new", "critical", missing_user_sentence(["S"], "example-laptop", day, 0),
                 days=1, login="example-laptop",
             ),
         ]  # fmt: skip
@@ -51,27 +52,19 @@ class MissingBackupRule(RuleBase):
             return []
         wanted = [r for r in snap.jobs if (r.job.mode or "") in self.modes]
         ran = {r.job.backup_set_id for r in wanted}
-        modes = "/".join(self.modes)
+        day = snap.day.isoformat()
         out = []
         for set_id, name in sorted(snap.expected_sets.items()):
             if not self.applies(snap.login, set_id, name):
                 continue
             label = set_label({"backup_set_id": set_id, "backup_set_name": name}, quote=True)
             firing = set_id not in ran
-            summary = (
-                f"No {modes} backup of {label} ran on {snap.day.isoformat()}."
-                if firing
-                else f"A {modes} backup of {label} ran on {snap.day.isoformat()}."
-            )
+            summary = missing_set_sentence(self.modes, label, day, ran=not firing)
             out.append(
                 self.finding(snap, firing, summary, backup_set_id=set_id, backup_set_name=name)
             )
         if self.applies(snap.login) and (wanted or not snap.expected_sets):
-            firing = not wanted
-            summary = (
-                f"No {modes} backup job at all for {snap.login} on {snap.day.isoformat()}."
-                if firing
-                else f"{snap.login} ran {len({r.job.id for r in wanted})} {modes} job(s)."
-            )
-            out.append(self.finding(snap, firing, summary))
+            jobs = len({r.job.id for r in wanted})
+            summary = missing_user_sentence(self.modes, snap.login, day, jobs)
+            out.append(self.finding(snap, not wanted, summary))
         return out

@@ -21,6 +21,7 @@ from cbsalert.reconcile import ActiveSilence, AlertChange, AlertSnapshot
 from cbsalert.rules import RuleBase
 from cbsalert.state.storage import CHUNK, Storage, chunks, iso, rowcount
 from cbsalert.state.tables import Alert, Transition
+from cbsalert.stored import days_failing
 
 
 class AlertStore:
@@ -136,6 +137,8 @@ def _alert_dict(
         "login": row.login, "owner": row.owner, "backup_set_id": row.backup_set_id,
         "backup_set_name": row.backup_set_name, "destination_id": row.destination_id,
         "state": row.state, "since": iso(row.since), "last_seen": iso(row.last_day),
+        "first_failed_day": iso(row.since_day),
+        "days_failing": days_failing(row.since_day, row.last_fired_day),
         "last_notified_at": iso(row.last_notified_at), "resolved_at": iso(row.resolved_at),
         "summary": row.summary, "failed_deliveries": len(failures),
         "last_delivery_error": failures[-1][0] if failures else None,

@@ -23,7 +23,9 @@ from cbsalert.state.tables import CarriedJobRow
 @dataclass(frozen=True)
 class CarriedJob:
     """A job of ``day`` that was still running at that day's check, on these destinations
-    (``None``: the set's destinations were unknown)."""
+    (``None``: the set's destinations were unknown), with their names (``names``, same
+    order; ``None`` where the CBS gave none, and empty for a job remembered by a cbsalert
+    that did not keep them), so that the verdict names the destination too."""
 
     login: str
     day: date
@@ -32,6 +34,11 @@ class CarriedJob:
     job_id: str
     destinations: tuple[str | None, ...]
     seen_at: datetime
+    names: tuple[str | None, ...] = ()
+
+    def name(self, index: int) -> str | None:
+        """The name of ``destinations[index]``, if known."""
+        return self.names[index] if index < len(self.names) else None
 
     @property
     def key(self) -> str:
@@ -81,8 +88,9 @@ class CarriedJobs:
 
 def _encode(job: CarriedJob) -> dict[str, object]:
     # json.dumps escapes control characters (NUL included), which PostgreSQL refuses in text.
+    # The names ride in the same JSON column: no migration, and an older row simply lacks them.
     ids = {"set": job.backup_set_id, "set_name": job.backup_set_name, "job": job.job_id,
-           "destinations": list(job.destinations)}  # fmt: skip
+           "destinations": list(job.destinations), "names": list(job.names)}  # fmt: skip
     return {"key": job.key, "login": job.login, "day": job.day, "job": json.dumps(ids),
             "seen_at": job.seen_at}  # fmt: skip
 
@@ -97,4 +105,5 @@ def _decode(row: CarriedJobRow) -> CarriedJob:
         job_id=ids["job"],
         destinations=tuple(ids["destinations"]),
         seen_at=row.seen_at,
+        names=tuple(ids.get("names") or ()),
     )

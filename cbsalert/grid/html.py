@@ -1,0 +1,50 @@
+"""The grid as one self-contained HTML page: ``report --format html`` and the status page.
+
+Rendered with the HTML flavour of ``cbsalert.render`` (autoescape on, control characters
+dropped), so a CBS name cannot inject markup. No JavaScript: filters are a GET form, the
+status page refreshes itself with a meta tag. Each cell carries its symbol as well as its
+colour, and its day and meaning in a title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cbsalert import render
+from cbsalert.grid.model import CELL_WORDS, Grid, rate_text
+from cbsalert.grid.text import SYMBOLS
+from cbsalert.labels import day_label
+
+TEMPLATE = "grid.html.j2"
+
+
+def page(
+    grid: Grid,
+    *,
+    title: str,
+    generated: str,
+    filters: dict[str, Any] | None = None,
+    refresh_s: int | None = None,
+    user_link: bool = False,
+    base: str = "",
+) -> str:
+    """The page's HTML. ``filters`` (owner, only_problems, owners) shows the filter form;
+    ``user_link`` links each user to ``{base}user?login={login}``."""
+    data = grid.to_dict()
+    for row, source in zip(data["rows"], grid.rows, strict=True):
+        row["rate_text"] = rate_text(source.rate)
+    for owner, total in zip(data["owners"], grid.owners, strict=True):
+        owner["rate_text"] = rate_text(total.rate)
+    template = render.load(render.HTML, TEMPLATE)
+    return render.render(
+        template, title=title, grid=data, words=CELL_WORDS, symbols=SYMBOLS,
+        days=_days(grid), generated=generated, filters=filters or {},
+        refresh_s=refresh_s, user_link=user_link, base=base,
+    )  # fmt: skip
+
+
+def _days(grid: Grid) -> Sequence[dict[str, Any]]:
+    return [
+        {"iso": d.isoformat(), "day": d.day, "weekday": day_label(d).split()[0]} for d in grid.days
+    ]
