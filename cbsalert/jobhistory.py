@@ -29,6 +29,9 @@ class HistoryJob:
 
     Counts and sizes are ``None`` when the CBS did not give them or they could not be read:
     unknown, never zero (a rule must not take an unreadable count for "nothing changed").
+    A row about the user as a whole (``unchecked``, or ``missed`` for a user with no set
+    known and no job) has ``backup_set_id`` ``""``; ``missed`` and ``unchecked`` rows have
+    no destination (``None``), since only a set that ran is asked for its destinations.
     """
 
     login: str
@@ -49,6 +52,13 @@ class HistoryJob:
     new_size: int | None = None
     updated_size: int | None = None
     deleted_size: int | None = None
+    # Added with the job_history table: who the user belongs to and the set's name as
+    # that day's check saw them (for the report), and the rest of the job's report.
+    owner: str = ""
+    backup_set_name: str = ""
+    moved_files: int | None = None
+    moved_size: int | None = None
+    dedupe_original_size: int | None = None
 
     @property
     def duration_s(self) -> float | None:

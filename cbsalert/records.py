@@ -234,7 +234,11 @@ class JobReport(CbsRecord):
     updated_files: CbsInt = _alias("NumOfUpdatedFiles")
     updated_files_size: CbsInt = _alias("TotalUpdatedFilesSize")
     deleted_files: CbsInt = _alias("NumOfDeletedFiles")
+    deleted_files_size: CbsInt = _alias("TotalDeletedFilesSize")
     moved_files: CbsInt = _alias("NumOfMovedFiles")
+    moved_files_size: CbsInt = _alias("TotalMovedFilesSize")
+    # The size of what the job read before deduplication: how much the set holds.
+    dedupe_original_size: CbsInt = _alias("DedupeOriginalSize")
 
 
 class RestoreJob(CbsRecord):
