@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select
+from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cbsalert.jobhistory import HistoryJob, Outcome, SetKey
@@ -38,6 +38,9 @@ _FIELDS = (
     "moved_files", "moved_size", "dedupe_original_size",
 )  # fmt: skip
 _COLUMNS = tuple(getattr(T, name) for name in _FIELDS)
+# Inserted through the table, not the mapped class: a check writes thousands of rows, and
+# Core's executemany skips the ORM's work per row.
+_TABLE = cast(Table, T.__table__)
 UNCHECKED: Outcome = "unchecked"
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _IDS = ("backup_set_id", "destination_id", "job_id")
@@ -165,7 +168,7 @@ def _same_job(job: HistoryJob) -> Any:
 
 def _insert(s: Session, jobs: Sequence[HistoryJob], now: datetime) -> int:
     for start in range(0, len(jobs), CHUNK * 4):
-        s.execute(insert(T), [_encode(job, now) for job in jobs[start : start + CHUNK * 4]])
+        s.execute(insert(_TABLE), [_encode(job, now) for job in jobs[start : start + CHUNK * 4]])
     return len(jobs)
 
 
