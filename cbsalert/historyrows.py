@@ -1,9 +1,11 @@
 """What a check saw of a user's day, as job history rows (``cbsalert.jobhistory``). Pure.
 
-One row per job and destination looked at, one ``missed`` row per expected set that had no
-job that day, one ``unchecked`` row per user that could not be checked; a user checked with
-no set known and no job gets one ``missed`` row about the user as a whole, so that its day
-counts as seen (backfill does not fetch it again). Restores are not kept.
+One row per job and destination looked at; one row per expected set that had no job that
+day: ``missed``, or ``not_due`` when the rules with a say on its schedule (``missing_backup``'s
+``days``, through ``RuleBase.due``) all call the day not due; one ``unchecked`` row per user
+that could not be checked. A user checked with no set known and no job gets one row about
+the user as a whole (``missed`` or ``not_due`` likewise), so that its day counts as seen
+(backfill does not fetch it again). Restores are not kept.
 
 A job's outcome follows the statuses of the config's first ``backup_status`` rule (the
 kind's defaults without one), so the history, and the report made of it, call a job what
@@ -13,7 +15,7 @@ and its status says it is in progress. An unknown status is never ``ok``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -78,23 +80,37 @@ def job_row(snap: UserSnapshot, result: JobResult, verdicts: Verdicts) -> Histor
         updated_size=report.updated_files_size if report else None,
         deleted_size=report.deleted_files_size if report else None,
         owner=snap.owner,
-        backup_set_name=job.backup_set_name or snap.expected_sets.get(job.backup_set_id, ""),
+        backup_set_name=job.backup_set_name or snap.expected_sets.get(job.backup_set_id) or None,
         moved_files=report.moved_files if report else None,
         moved_size=report.moved_files_size if report else None,
         dedupe_original_size=report.dedupe_original_size if report else None,
     )
 
 
-def snapshot_rows(snap: UserSnapshot, verdicts: Verdicts) -> list[HistoryJob]:
-    """Every row of a user's checked day."""
+def snapshot_rows(
+    snap: UserSnapshot, verdicts: Verdicts, rules: Sequence[RuleBase] = ()
+) -> list[HistoryJob]:
+    """Every row of a user's checked day; ``rules`` are the user's (for ``due``)."""
     rows = [job_row(snap, result, verdicts) for result in snap.jobs]
     ran = {result.job.backup_set_id for result in snap.jobs}
     for set_id, name in snap.expected_sets.items():
         if set_id not in ran:
-            rows.append(_about(snap.login, snap.owner, snap.day, "missed", set_id, name))
+            outcome = _not_run(rules, snap, set_id, name)
+            rows.append(_about(snap.login, snap.owner, snap.day, outcome, set_id, name))
     if not rows:
-        rows.append(_about(snap.login, snap.owner, snap.day, "missed"))
+        outcome = _not_run(rules, snap, None, None)
+        rows.append(_about(snap.login, snap.owner, snap.day, outcome))
     return rows
+
+
+def _not_run(
+    rules: Sequence[RuleBase], snap: UserSnapshot, set_id: str | None, name: str | None
+) -> Outcome:
+    """``not_due`` when the rules that have a say on the schedule all call the day not due;
+    ``missed`` otherwise (no rule has a say: an expected set is due every day)."""
+    says = [rule.due(snap.login, set_id, name, snap.day) for rule in rules]
+    known = [say for say in says if say is not None]
+    return "not_due" if known and not any(known) else "missed"
 
 
 def unchecked_rows(logins: Iterable[str], day: date, owners: Mapping[str, str]) -> list[HistoryJob]:
@@ -105,9 +121,10 @@ def unchecked_rows(logins: Iterable[str], day: date, owners: Mapping[str, str]) 
 
 
 def _about(
-    login: str, owner: str, day: date, outcome: Outcome, set_id: str = "", name: str = ""
-) -> HistoryJob:
+    login: str, owner: str, day: date, outcome: Outcome, set_id: str | None = None,
+    name: str | None = None,
+) -> HistoryJob:  # fmt: skip
     return HistoryJob(
-        login=login, backup_set_id=set_id, destination_id=None, day=day, outcome=outcome,
-        owner=owner, backup_set_name=name,
+        login=login, backup_set_id=set_id or "", destination_id=None, day=day, outcome=outcome,
+        owner=owner, backup_set_name=name or None,
     )  # fmt: skip

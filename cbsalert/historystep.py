@@ -82,6 +82,7 @@ class RunHistory:
             then: Then | None = None,
         ) -> FetchResult | None:
             past = self._window(config, day, result)
+            entries = {e.login: e for e in config.watch}
             done: set[str] = set()
 
             def each(snap: UserSnapshot) -> None:
@@ -90,7 +91,8 @@ class RunHistory:
                 consume(snap)
                 done.add(snap.login)
                 if self._write:
-                    self._rows += snapshot_rows(snap, self._verdicts)
+                    rules = rules_for(config, entries[snap.login])
+                    self._rows += snapshot_rows(snap, self._verdicts, rules)
                     if len(self._rows) >= FLUSH_ROWS:
                         self._flush(result)
 

@@ -104,6 +104,24 @@ def test_a_check_writes_each_job_on_each_destination_each_set_not_run_and_each_u
     ]  # fmt: skip
 
 
+def test_a_set_that_did_not_run_on_a_day_its_schedule_skips_is_not_due(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    docs_only = {"login": "obm", "backup_sets": [{"id": "1", "name": "Docs"},
+                 {"id": "2", "name": "Mail"}], "jobs": user("obm")["jobs"][:14]}  # fmt: skip
+    sim = make_sim(world(docs_only))
+    mondays = {"id": "weekly", "kind": "missing_backup", "days": ["mon"],
+               "applies_to": {"backup_sets": ["Mail"]}}  # fmt: skip
+    config = make_config(sim, slack, tmp_path, rules=[{"id": "failed", "kind": "backup_status"},
+                                                      mondays])  # fmt: skip
+    assert day(3).weekday() == 3 and day(7).weekday() == 0
+    run(config, 3, day=day(3))
+    run(config, 7, day=day(7))
+    assert [row for row in stored(config) if row[1] == "2"] == [
+        ("obm", "2", None, day(3), "not_due"), ("obm", "2", None, day(7), "missed"),
+    ]  # fmt: skip
+
+
 def test_a_dry_run_writes_no_history_and_history_days_0_keeps_none(
     make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
 ) -> None:
@@ -256,4 +274,5 @@ def test_names_and_ids_the_cbs_sends_are_stored_in_history_on_any_backend(
             row.status or "",
         ):
             assert len(value) <= 500 and "\x00" not in value and "\ud800" not in value
-        assert len(row.backup_set_name) <= 500 and "\x1b" not in row.backup_set_name
+        name = row.backup_set_name or ""
+        assert len(name) <= 500 and "\x1b" not in name

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from cbsalert.historyrows import Verdicts, job_row, snapshot_rows, unchecked_rows
 from cbsalert.jobhistory import HistoryJob
-from cbsalert.model import JobResult
+from cbsalert.model import JobResult, UserSnapshot
 from cbsalert.records import BackupJob, JobReport
+from cbsalert.rules import RuleBase
 from tests.test_rules import DAY, ZONE, job, rule, snap
 
 DEFAULTS = Verdicts.of([])
@@ -97,6 +98,26 @@ def test_a_day_s_rows_are_its_jobs_per_destination_and_the_sets_that_did_not_run
 def test_a_user_with_no_set_and_no_job_has_one_missed_row_for_the_day() -> None:
     [row] = snapshot_rows(snap([], expected={}), DEFAULTS)
     assert (row.backup_set_id, row.outcome, row.day) == ("", "missed", DAY)
+
+
+def test_a_set_its_schedule_does_not_run_that_weekday_is_not_due_rather_than_missed() -> None:
+    weekly = rule(kind="missing_backup", days=["mon"], applies_to={"backup_sets": ["Exchange"]})
+    daily = rule(kind="missing_backup", applies_to={"backup_sets": ["Documents"]})
+    other = rule(kind="backup_status")  # no say on schedules
+    sunday, monday = snap([]), snap([], day=date(2026, 11, 23))
+
+    def outcomes(user: UserSnapshot, *rules: RuleBase) -> dict[str, str]:
+        return {r.backup_set_id: r.outcome for r in snapshot_rows(user, DEFAULTS, rules)}
+
+    assert outcomes(sunday, weekly, daily, other) == {"100": "missed", "200": "not_due"}
+    assert outcomes(monday, weekly, daily, other) == {"100": "missed", "200": "missed"}
+    assert outcomes(sunday, other) == {"100": "missed", "200": "missed"}
+    # Two rules with a say: due when either says so.
+    assert outcomes(sunday, weekly, rule(kind="missing_backup", id="all"))["200"] == "missed"
+    # A user with no set known and nothing due that day.
+    weekdays = rule(kind="missing_backup", days=["mon", "tue", "wed", "thu", "fri"])
+    [row] = snapshot_rows(snap([], expected={}), DEFAULTS, [weekdays])
+    assert (row.backup_set_id, row.outcome) == ("", "not_due")
 
 
 def test_each_user_not_checked_gets_one_row() -> None:

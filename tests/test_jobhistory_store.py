@@ -158,7 +158,8 @@ def test_hostile_names_and_ids_from_the_cbs_are_stored_and_read_back(store: Stat
     for row in back:
         for value in (row.backup_set_id, row.destination_id or "", row.job_id or ""):
             assert len(value) <= 255 and "\x00" not in value
-        assert len(row.backup_set_name) <= 500 and "\x00" not in row.backup_set_name
+        name = row.backup_set_name or ""
+        assert len(name) <= 500 and "\x00" not in name
 
 
 def test_a_row_built_from_raw_text_is_cleaned_not_refused(store: StateStore) -> None:

@@ -209,7 +209,7 @@ class JobHistoryRow(Base):
     login: Mapped[str] = mapped_column(String(255))
     owner: Mapped[str] = mapped_column(String(255))
     backup_set_id: Mapped[str] = mapped_column(String(255))
-    backup_set_name: Mapped[str] = mapped_column(String(500))
+    backup_set_name: Mapped[str | None] = mapped_column(String(500))
     destination_id: Mapped[str | None] = mapped_column(String(255))
     day: Mapped[date] = mapped_column(Date)
     job_id: Mapped[str | None] = mapped_column(String(255))

@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("login", sa.String(255), nullable=False),
         sa.Column("owner", sa.String(255), nullable=False),
         sa.Column("backup_set_id", sa.String(255), nullable=False),
-        sa.Column("backup_set_name", sa.String(500), nullable=False),
+        sa.Column("backup_set_name", sa.String(500), nullable=True),
         sa.Column("destination_id", sa.String(255), nullable=True),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("job_id", sa.String(255), nullable=True),
