@@ -30,6 +30,7 @@ from cbsalert.errors import (
     EXIT_CONFIG,
     EXIT_LOCKED,
     EXIT_OK,
+    EXIT_PARTIAL,
     LockTimeoutError,
     UsageError,
 )
@@ -144,6 +145,29 @@ def test_a_backfill_the_cbs_stops_part_way_keeps_the_days_done_and_the_next_one_
     assert back.count() == resumed.run.api_calls == 3 * 2 * CALLS_PER_USER_DAY
     assert {r[2] for r in kept(config)} == {day(n) for n in range(1, 6)}
     assert "unchecked" not in {r[3] for r in kept(config)}
+
+
+def test_a_user_that_could_not_be_fetched_on_a_day_is_fetched_by_the_next_backfill(
+    make_sim: Callable[..., Simulator], slack: SlackSink, tmp_path: Path
+) -> None:
+    sim = make_sim(world(user("obm"), user("bob")))
+    config = make_config(sim, slack, tmp_path)
+    sim.inject("500", count=2, operation="ListBackupJobMode", login="bob")  # retries too
+
+    partial = backfill(config, 1, 3)
+
+    assert partial.exit_code == EXIT_PARTIAL and not partial.complete
+    assert [(e.login, e.day) for e in partial.run.errors] == [("bob", day(1))]
+    assert ("bob", "", day(1), "unchecked") in kept(config)
+    console = Console(record=True, width=100)
+    print_backfill(console, partial)
+    assert "Users that could not be fetched" in console.export_text()
+
+    before = sim.count()
+    again = backfill(config, 1, 3)
+    assert again.complete and (again.fetched, again.skipped) == (1, 5)
+    assert sim.count() - before == CALLS_PER_USER_DAY
+    assert ("bob", "1", day(1), "ok") in kept(config)
 
 
 def test_a_backfill_waits_for_the_run_lock_like_a_check(
