@@ -170,7 +170,7 @@ def _row(run: CheckRun, latency_ms: float, concurrency: int) -> dict[str, Any]:
         "run_over_ideal": round(run_s / ideal, 4) if ideal and run_s else None,
         "calls_per_s": round(calls / run.wall_s, 1),
         "peak_rss_mb": round(run.maxrss_mb, 1), "cpu_s": round(run.cpu_s, 2),
-        "state_s": doc.get("state_s"),
+        "state_s": doc.get("state_s"), "history_s": run.history_s,
         "deliveries_sent": deliveries.get("sent"), "deliveries_failed": deliveries.get("failed"),
         "alerts_reported": len(doc.get("alerts", [])),
         "users_checked": (doc.get("users") or {}).get("checked"),

@@ -68,6 +68,7 @@ class RunHistory:
         self._verdicts = Verdicts.of(config.rules)
         self._rows: list[HistoryJob] = []
         self.rows_written = 0
+        self.write_s = 0.0  # making the rows and writing them: what keeping history costs
 
     def wrap(self, fetch: FetchDay) -> FetchDay:
         """``fetch`` that reads and writes the history of the day it fetches."""
@@ -91,16 +92,20 @@ class RunHistory:
                 consume(snap)
                 done.add(snap.login)
                 if self._write:
+                    started = self._clock()
                     rules = rules_for(config, entries[snap.login])
                     self._rows += snapshot_rows(snap, self._verdicts, rules)
                     if len(self._rows) >= FLUSH_ROWS:
                         self._flush(result)
+                    self.write_s += self._clock() - started
 
             fetched = await fetch(config, day, history, progress, result, each, then)
             if self._write:
+                started = self._clock()
                 owners = {e.login: e.owner for e in config.watch}
                 self._rows += unchecked_rows([u for u in owners if u not in done], day, owners)
                 self._flush(result)
+                self.write_s += self._clock() - started
             return fetched
 
         return fetch_with_history
@@ -119,6 +124,7 @@ class RunHistory:
             started = self._clock()
             self.rows_written += self._history.judged(rows)
             result.state_s += self._clock() - started
+            self.write_s += self._clock() - started
 
     def _flush(self, result: RunResult) -> None:
         rows, self._rows = self._rows, []
