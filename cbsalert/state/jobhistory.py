@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Row, Table, and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cbsalert.jobhistory import HistoryJob, Outcome, SetKey
@@ -138,11 +138,6 @@ class JobHistory:
             jobs = [_decode(row) for row in s.execute(query)]
         jobs.sort(key=lambda j: (j.login, j.backup_set_id, j.destination_id or "", *_order(j)))
         return jobs
-
-    def count(self) -> int:
-        """How many rows are kept (for ``doctor``-like summaries and tests)."""
-        with self._storage.read() as s:
-            return int(s.scalar(select(func.count()).select_from(T)) or 0)
 
     def prune(self, cutoff: date) -> int:
         """Forget the days before ``cutoff``; returns the rows deleted."""
