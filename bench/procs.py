@@ -17,6 +17,8 @@ from typing import IO, Any
 HERE = Path(__file__).resolve().parent
 # cbsalert.cbs logs each retried attempt at INFO: "<Operation> failed (<why>); retrying in …"
 _RETRY = re.compile(r"(\w+) failed \((.*?)\); retrying")
+# cbsalert.pipeline logs at INFO what keeping job history took in the run.
+_HISTORY = re.compile(r"job history: (\d+) rows written in ([\d.]+) s")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -89,6 +91,7 @@ class CheckRun:
     doc: dict[str, Any] = field(default_factory=dict)
     stderr: str = ""
     retries: list[str] = field(default_factory=list)
+    history_s: float | None = None  # making and writing job history rows, in the run
 
 
 def run_check(cmd: list[str]) -> CheckRun:
@@ -118,4 +121,5 @@ def run_check(cmd: list[str]) -> CheckRun:
         doc=doc,
         stderr=errors[-4000:],
         retries=[m.group(0) for m in _RETRY.finditer(errors)],
+        history_s=float(found.group(2)) if (found := _HISTORY.search(errors)) else None,
     )

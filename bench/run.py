@@ -6,10 +6,12 @@ non-dry ``cbsalert check`` processes against it (state in a fresh SQLite file, S
 email to local sinks in this process): a first run that has everything to say, and the
 same check again with nothing new. It prints a table and writes ``bench/results.json``.
 
-Scenarios: ``main`` (N=2,000, S=2, L=50 ms, max_concurrency 16), ``prefill`` (the main
-check with 100,000 alerts already stored), ``rss`` (N=10,000), ``client`` (the API client
-alone at L=0). ``all`` runs them in that order; it takes about 10 minutes on two cores,
-most of it the N=10,000 runs (``--rss-runs 1`` halves that, ``--scenario main`` skips it).
+Scenarios: ``main`` (N=2,000, S=2, L=50 ms, max_concurrency 16), ``history`` (the main
+check writing job history against the same check with ``history_days: 0``, in pairs, and
+SQLite's plan for the history queries), ``prefill`` (the main check with 100,000 alerts
+already stored), ``rss`` (N=10,000), ``client`` (the API client alone at L=0). ``all`` runs
+them in that order; it takes about 14 minutes on two cores, most of it the N=10,000 runs
+(``--rss-runs 1`` halves that, ``--scenario main`` skips it).
 The exit status is 1 when a check failed or made a different number of API calls than
 the rules require; a missed performance target is reported, not an error.
 """
@@ -33,15 +35,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.client import bench_client  # noqa: E402
+from bench.history import explain, rows_kept, summary  # noqa: E402
 from bench.prefill import prefill  # noqa: E402
 from bench.procs import CheckRun, SimulatorProcess, check_command, run_check  # noqa: E402
-from bench.report import print_client, print_runs, print_targets, targets  # noqa: E402
+from bench.report import (  # noqa: E402
+    print_client,
+    print_history,
+    print_runs,
+    print_targets,
+    targets,
+)
 from bench.world import Mix, make_world, write_config, write_world  # noqa: E402
 from cbsalert.devtools.slack import SlackSink  # noqa: E402
 from cbsalert.devtools.smtp import SmtpSink  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SCENARIOS = ("all", "main", "prefill", "rss", "client")
+SCENARIOS = ("all", "main", "history", "prefill", "rss", "client")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rss-users", type=int, default=10_000, help="N for the rss scenario")
     p.add_argument("--rss-runs", type=int, default=2, choices=(1, 2), help="checks at N=rss")
     p.add_argument("--prefill-rows", type=int, default=100_000)
+    p.add_argument("--history-pairs", type=int, default=2, help="checks with/without history")
     p.add_argument("--client-calls", type=int, default=5000)
     p.add_argument("--profile", action="store_true", help="cProfile the client even if fast")
     p.add_argument("--scenario", choices=SCENARIOS, default="all")
@@ -95,17 +105,23 @@ class Bench:
         self.worlds[name] = mix.to_dict()
         return write_world(self.work / f"{name}-world.json", data), data, mix
 
-    def config(self, name: str, sim: SimulatorProcess, users: int, state: Path) -> Path:
+    def config(
+        self, name: str, sim: SimulatorProcess, users: int, state: Path,
+        history_days: int | None = None,
+    ) -> Path:  # fmt: skip
         return write_config(
             self.work / f"{name}.yaml", sim_url=sim.url, state=state, slack_url=self.slack.url,
             smtp_port=self.smtp.port, users=users, concurrency=self.args.concurrency,
+            history_days=history_days,
         )  # fmt: skip
 
     def checks(
-        self, scenario: str, sim: SimulatorProcess, mix: Mix, state: Path, runs: int
-    ) -> list[dict[str, Any]]:
+        self, scenario: str, sim: SimulatorProcess, mix: Mix, state: Path, runs: int,
+        history_days: int | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """``runs`` checks in a row on the same state; one table row each."""
-        cmd = check_command(self.config(scenario, sim, mix.users, state), self.day)
+        config = self.config(scenario, sim, mix.users, state, history_days)
+        cmd = check_command(config, self.day)
         out = []
         for number in range(1, runs + 1):
             slack0, mail0, sim0 = len(self.slack.messages), len(self.smtp.messages), sim.cpu_s()
@@ -154,7 +170,7 @@ def _row(run: CheckRun, latency_ms: float, concurrency: int) -> dict[str, Any]:
         "run_over_ideal": round(run_s / ideal, 4) if ideal and run_s else None,
         "calls_per_s": round(calls / run.wall_s, 1),
         "peak_rss_mb": round(run.maxrss_mb, 1), "cpu_s": round(run.cpu_s, 2),
-        "state_s": doc.get("state_s"),
+        "state_s": doc.get("state_s"), "history_s": run.history_s,
         "deliveries_sent": deliveries.get("sent"), "deliveries_failed": deliveries.get("failed"),
         "alerts_reported": len(doc.get("alerts", [])),
         "users_checked": (doc.get("users") or {}).get("checked"),
@@ -177,12 +193,14 @@ def run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[s
     scenario = args.scenario
     main_world: tuple[Path, dict[str, Any], Mix] | None = None
     try:
-        if scenario in ("all", "main", "prefill"):
+        if scenario in ("all", "main", "history", "prefill"):
             main_world = file, _, mix = bench.world("main", args.users)
             with SimulatorProcess(file, args.latency_ms) as sim:
                 baseline = None
                 if scenario in ("all", "main"):
                     baseline = bench.checks("main", sim, mix, work / "main.db", runs=2)[0]
+                if scenario in ("all", "history"):
+                    results["history"] = history(bench, sim, mix, work, args.history_pairs)
                 if scenario in ("all", "prefill"):
                     if baseline is None:
                         baseline = bench.checks("empty", sim, mix, work / "empty.db", runs=1)[0]
@@ -224,6 +242,21 @@ def run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[s
     return bench.problems
 
 
+def history(
+    bench: Bench, sim: SimulatorProcess, mix: Mix, work: Path, pairs: int
+) -> dict[str, Any]:
+    """The main check without history and with it, alternately, each on a fresh database."""
+    off: list[dict[str, Any]] = []
+    on: list[dict[str, Any]] = []
+    for n in range(1, pairs + 1):
+        off += bench.checks("no-history", sim, mix, work / f"off{n}.db", runs=1, history_days=0)
+        on += bench.checks("history", sim, mix, work / f"on{n}.db", runs=1)
+    out = summary(off, on)
+    out["rows_per_check"] = rows_kept(work / "on1.db")
+    out["plans"] = explain(work / "on1.db", bench.today)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # A SIGTERM unwinds like Ctrl-C, so the simulator processes are stopped, not orphaned.
@@ -251,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_runs(results["runs"])
     print_client(results.get("client", []))
+    print_history(results.get("history"))
     if args.quick:
         print("\n(a --quick run: the targets are for the full sizes, shown for reference only)")
     print_targets(results["targets"])

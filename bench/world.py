@@ -153,9 +153,11 @@ def write_config(
     smtp_port: int,
     users: int,
     concurrency: int,
+    history_days: int | None = None,
 ) -> Path:
-    """The config a user would write for this world, pointed at the local servers."""
-    config = {
+    """The config a user would write for this world, pointed at the local servers
+    (``history_days``: as given, else the default)."""
+    config: dict[str, Any] = {
         "cbs": {"url": sim_url, "sys_user": SYS_USER, "sys_password": SYS_PASSWORD,
                 "max_concurrency": concurrency},
         "timezone": TIMEZONE,
@@ -168,6 +170,8 @@ def write_config(
                              "from": "cbsalert@example.com", "to": ["oncall@example.com"]},
         },
     }  # fmt: skip
+    if history_days is not None:
+        config["history_days"] = history_days
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     path.chmod(0o600)  # it holds literal secrets: cbsalert warns otherwise
     return path

@@ -66,7 +66,8 @@ def running_jobs(snap: UserSnapshot, seen_at: datetime) -> list[CarriedJob]:
 class CarryOver:
     """One run's part in carrying jobs over: what it saw running, and its verdicts on the
     jobs carried from earlier checks (``findings``, ``errors``, and ``done``: the carried
-    jobs to forget)."""
+    jobs to forget; ``judged``: what was fetched about them, per user and day, for the job
+    history)."""
 
     def __init__(self, config: Config, day: date, now: datetime, carried: Sequence[CarriedJob]):
         self._config = config
@@ -78,6 +79,7 @@ class CarryOver:
         self.findings: list[Finding] = []
         self.errors: list[CheckError] = []
         self.done: list[CarriedJob] = []
+        self.judged: list[UserSnapshot] = []
 
     def _judges_jobs(self, login: str) -> bool:
         return any(r.judges_jobs for r in rules_for(self._config, self._entries[login]))
@@ -147,6 +149,7 @@ class CarryOver:
             login=login, owner=entry.owner, day=day, expected_sets={}, sets_source="none",
             jobs=results, cbs_zone=self._config.cbs_timezone, zone=self._config.zone,
         )  # fmt: skip
+        self.judged.append(snap)
         rules = [r for r in rules_for(self._config, entry) if r.judges_jobs]
         note = f"The job of {day.isoformat()} (still running when that day was checked): "
         self.findings.extend(

@@ -71,6 +71,9 @@ class Config(Strict):
     notifiers: dict[str, AnyNotifier] = Field(default_factory=dict)
     max_attempts: int = Field(default=5, ge=1, le=100)
     retention_days: int = Field(default=90, ge=1)
+    # Days of job history kept (cbsalert.state.jobhistory): what the history rule kinds
+    # compare with, the report's days, how far back backfill may go; 0 keeps none.
+    history_days: int = Field(default=400, ge=0)
     # Days before yesterday a run also checks when they were missed (an outage of the CBS
     # or of cbsalert, a user that could not be checked); 0: yesterday only.
     catch_up_days: int = Field(default=3, ge=0, le=31)
@@ -152,9 +155,23 @@ class Config(Strict):
                 problem = notifier.schedule_problem(gap)
                 if problem:
                     problems.append(Located(("notifiers", name), problem))
+        problems += self._history_problems()
         if problems:
             raise LocatedProblems(problems)
         return self
+
+    def _history_problems(self) -> list[Located]:
+        """A rule that reads more days of history than are kept would never see them."""
+        return [
+            Located(
+                ("rules", i, "kind"),
+                f"rule {rule.id!r} reads {rule.history_days()} days of job history, but "
+                f"history_days is {self.history_days}: raise history_days to at least "
+                f"{rule.history_days()}",
+            )
+            for i, rule in enumerate(self.rules)
+            if rule.history_days() > self.history_days
+        ]
 
     @property
     def source(self) -> str:

@@ -40,7 +40,7 @@ Then = Callable[[CbsClient, set[str]], Awaitable[None]]
 
 
 class FetchDay(Protocol):
-    """``pipeline._fetch``: one day of the given users; None when the CBS is unusable."""
+    """``pipeline.fetch_checked``: one day of the given users; None when the CBS is unusable."""
 
     def __call__(
         self,

@@ -15,9 +15,10 @@ from datetime import date, datetime
 from typing import Literal
 
 # What a day was for a set: the job's verdict (``ok``, ``warning``, ``failed``), a job still
-# ``running`` at the check, ``missed`` (an expected set with no job that day) or
-# ``unchecked`` (the user could not be checked that day).
-Outcome = Literal["ok", "warning", "failed", "running", "missed", "unchecked"]
+# ``running`` at the check, ``missed`` (an expected set with no job that day), ``not_due``
+# (an expected set with no job on a day its schedule does not run it: the rules' ``due``)
+# or ``unchecked`` (the user could not be checked that day).
+Outcome = Literal["ok", "warning", "failed", "running", "missed", "not_due", "unchecked"]
 
 # A set's history is kept per destination: (backup set id, destination id or None).
 SetKey = tuple[str, str | None]
@@ -29,6 +30,10 @@ class HistoryJob:
 
     Counts and sizes are ``None`` when the CBS did not give them or they could not be read:
     unknown, never zero (a rule must not take an unreadable count for "nothing changed").
+    A row about the user as a whole (``unchecked``, or ``missed``/``not_due`` for a user
+    with no set known and no job) has ``backup_set_id`` ``""``; ``missed``, ``not_due`` and
+    ``unchecked`` rows have no destination (``None``): only a set that ran is asked for its
+    destinations. ``owner`` and ``backup_set_name`` are as that day's check saw them.
     """
 
     login: str
@@ -51,6 +56,10 @@ class HistoryJob:
     new_size: int | None = None
     updated_size: int | None = None
     deleted_size: int | None = None
+    # Added with the job_history table: the rest of the job's report.
+    moved_files: int | None = None
+    moved_size: int | None = None
+    dedupe_original_size: int | None = None
 
     @property
     def duration_s(self) -> float | None:

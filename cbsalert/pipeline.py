@@ -27,6 +27,7 @@ from cbsalert.daycheck import DayChecks
 from cbsalert.devtools import faults
 from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
+from cbsalert.historystep import RunHistory
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, build_context
 from cbsalert.outage import outage_cause
@@ -134,7 +135,7 @@ async def run_once(
                 ),
             )  # fmt: skip
             _deliver(config, store, result, lock, now, notifiers, clock)
-            store.prune(config.retention_days, now)
+            store.prune(config.retention_days, now, history_days=config.history_days)
             if slot is not None:
                 store.slots.finish(slot, now=now)
         return result
@@ -164,8 +165,9 @@ async def _check(
     result.state_s += clock() - t
     days = plan_days(result.day, logins, through, limit)
     result.days_not_checked = days.not_checked
+    history = RunHistory(config, store.job_history, write=plan is not None, clock=clock)
     checks = DayChecks(
-        config, store, result, now, progress, days, fetch=_fetch, clock=clock,
+        config, store, result, now, progress, days, fetch=history.wrap(fetch_checked), clock=clock,
         watch=carry.watch, then=carry.judge,
     )  # fmt: skip
     evidence = await checks.run_all()
@@ -194,6 +196,7 @@ async def _check(
     t = clock()
     if plan is not None and evidence:
         carried.remember(carry.running)  # before the alerts: a killed run forgets none
+        history.judged(carry.judged, result)  # its day's rows were written as it was fetched
     result.events = store.reconcile_days(
         with_run_findings(evidence, result.day, live), rules, now=now, dry_run=plan is None,
         plan=plan, checked_through=advance(through, days, checked, catch_up=limit is not None),
@@ -203,10 +206,11 @@ async def _check(
         checks.record_sets()
         if evidence:
             carried.forget(carry.done)  # after the verdicts are stored
+        log.info("job history: %d rows written in %.3f s", history.rows_written, history.write_s)
     result.state_s += clock() - t
 
 
-async def _fetch(
+async def fetch_checked(
     config: Config,
     day: date,
     history: dict[str, dict[str, str]],
@@ -215,7 +219,9 @@ async def _fetch(
     consume: Consume,
     then: Callable[[CbsClient, set[str]], Awaitable[None]] | None = None,
 ) -> FetchResult | None:
-    """The day's fetch, then ``then`` with the same client and the users it checked."""
+    """The day's fetch, then ``then`` with the same client and the users it checked; None
+    (with ``result.fatal`` said) when the CBS cannot be used. ``backfill`` fetches with it
+    too."""
     client = make_client(config)
     try:
         fetched = await fetch_day(client, config, day, history, progress, consume)

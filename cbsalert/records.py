@@ -236,6 +236,9 @@ class JobReport(CbsRecord):
     deleted_files: CbsInt = _alias("NumOfDeletedFiles")
     deleted_files_size: CbsInt = _alias("TotalDeletedFilesSize")
     moved_files: CbsInt = _alias("NumOfMovedFiles")
+    moved_files_size: CbsInt = _alias("TotalMovedFilesSize")
+    # The size of what the job read before deduplication: how much the set holds.
+    dedupe_original_size: CbsInt = _alias("DedupeOriginalSize")
 
 
 class RestoreJob(CbsRecord):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +74,29 @@ def progress_printer(console: Console, total: int) -> Callable[[int, int], None]
             console.print(f"checked {done}/{total_} users", end="\r")
 
     return show
+
+
+@contextmanager
+def progress_bar(console: Console, what: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A bar on ``console`` while the block runs (``backfill``); the block calls
+    ``update(done, total, label)``. Only for a terminal: the caller decides."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{what} {label}")
+
+        yield update
 
 
 def print_json(doc: object) -> None:

@@ -116,7 +116,7 @@ PG_ENV = "CBSALERT_TEST_PG_URL"
 SECRET = "xoxb-Sup3r-S3cret-T0ken"
 TABLES = (
     "alerts", "transitions", "deliveries", "delivery_alerts", "silences", "seen_sets",
-    "checked_days",
+    "checked_days", "job_history",
 )  # fmt: skip
 RULES = rules_of(backup_rule(), restore_rule())
 

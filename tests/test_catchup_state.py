@@ -41,7 +41,7 @@ def test_an_installation_upgraded_from_before_catch_up_has_no_record_yet(db_url:
     try:
         upgrade(store.engine, "0005_carried_jobs")
         store.upgrade()
-        assert current_revision(store.engine) == HEAD_REVISION == "0006_checked_days"
+        assert current_revision(store.engine) == HEAD_REVISION
         assert store.checked.through(["alice"]) == {}
     finally:
         store.close()

@@ -24,7 +24,7 @@ from cbsalert.state.outbox import INTERRUPTED
 from tests.state_helpers import counts, day, db_url, morning  # noqa: F401 - db_url is a fixture
 
 PACKAGE = Path(cbsalert.state.__file__).parent
-PARTS = ("alerts", "silences", "outbox", "runlock", "history", "carried")
+PARTS = ("alerts", "silences", "outbox", "runlock", "history", "carried", "jobhistory")
 SHARED = {"cbsalert.state.storage", "cbsalert.state.tables"}
 
 
@@ -52,7 +52,7 @@ def test_each_part_is_composed_over_the_one_storage_not_inherited(tmp_path: Path
     try:
         assert StateStore.__mro__ == (StateStore, object)
         parts = [value for value in vars(store).values() if value is not store.storage]
-        assert len(parts) == 8
+        assert len(parts) == 9
         for part in parts:
             assert type(part).__mro__ == (type(part), object)
             [(name, param)] = list(inspect.signature(type(part)).parameters.items())

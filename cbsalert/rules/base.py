@@ -143,6 +143,13 @@ class RuleBase(BaseModel):
         None: an alert waits for evidence that the problem is gone."""
         return None
 
+    def due(self, login: str, set_id: str | None, set_name: str | None, day: date) -> bool | None:
+        """Whether this rule expects a backup of the set (of the user as a whole when
+        ``set_id`` is None) on ``day``, by its schedule; None (the default) when it has no
+        say. Job history calls a set with no job that day ``not_due`` rather than ``missed``
+        when every rule with a say calls the day not due (a weekly set on other days)."""
+        return None
+
     @classmethod
     def samples(cls, evening: datetime) -> list[AlertEvent]:
         """Alerts of this kind as people would get them, about the day of ``evening``

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -46,6 +46,12 @@ class MissingBackupRule(RuleBase):
                 days=1, login="example-laptop",
             ),
         ]  # fmt: skip
+
+    def due(self, login: str, set_id: str | None, set_name: str | None, day: date) -> bool | None:
+        """Due on the weekdays in ``days``, for the sets it applies to."""
+        if not self.applies(login, set_id, set_name):
+            return None
+        return WEEKDAYS[day.weekday()] in self.days
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         if WEEKDAYS[snap.day.weekday()] not in self.days:

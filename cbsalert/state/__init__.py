@@ -10,6 +10,7 @@ One room per job, composed, never inherited::
     runlock.py   the run lock and scheduled-run slots
     history.py   backup sets seen, each user's last day checked (catch-up)
     carried.py   jobs still running at a check, judged at a later one
+    jobhistory.py  every job a check saw (job_history), kept ``history_days``
     store.py     StateStore: the parts over one Storage, and what spans several parts
 
 Why a ``StateStore`` at all, rather than handing out the parts: a run's reconcile writes
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the names as mypy sees them; at run time, __getattr__ below
     from cbsalert.state.carried import CarriedJob as CarriedJob
     from cbsalert.state.carried import CarriedJobs as CarriedJobs
+    from cbsalert.state.jobhistory import JobHistory as JobHistory
     from cbsalert.state.outbox import DeliveryPlan as DeliveryPlan
     from cbsalert.state.outbox import OwedDelivery as OwedDelivery
     from cbsalert.state.outbox import PlanDeliveries as PlanDeliveries
@@ -41,9 +43,9 @@ if TYPE_CHECKING:  # the names as mypy sees them; at run time, __getattr__ below
 
 _HOMES = {
     "CarriedJob": "carried", "CarriedJobs": "carried", "DeliveryPlan": "outbox",
-    "OwedDelivery": "outbox", "PlanDeliveries": "outbox", "HeldLock": "runlock",
-    "holder_id": "runlock", "SilenceNotFoundError": "silences", "StateStore": "store",
-    "open_existing_store": "store", "open_store": "store",
+    "JobHistory": "jobhistory", "OwedDelivery": "outbox", "PlanDeliveries": "outbox",
+    "HeldLock": "runlock", "holder_id": "runlock", "SilenceNotFoundError": "silences",
+    "StateStore": "store", "open_existing_store": "store", "open_store": "store",
 }  # fmt: skip
 __all__ = sorted(_HOMES)
 

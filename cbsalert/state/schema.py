@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # The newest revision in migrations/versions; tests/test_state.py checks it against Alembic.
 # Knowing it here lets every run see that the schema is current without importing Alembic
 # (11 MB of a check's memory, and a tenth of a second).
-HEAD_REVISION = "0006_checked_days"
+HEAD_REVISION = "0008_job_history"
 
 
 def migrations_dir() -> Path:

@@ -3,7 +3,8 @@
 Each part has one job and knows only the storage: ``alerts`` (stored alerts and
 transitions), ``silences``, ``outbox`` (owed deliveries), ``lock`` (the run lock),
 ``slots`` (scheduled runs done), ``seen`` (backup sets seen), ``checked`` (each user's last
-day checked) and ``carried`` (jobs still running at a check). Callers use the parts
+day checked), ``carried`` (jobs still running at a check) and ``job_history`` (every job a
+check saw, kept ``history_days``). Callers use the parts
 directly. What spans several parts is written here, and only here: a run's reconcile (alert
 changes, the messages they owe and the days checked, in ONE transaction, before anything
 is sent), the alert listing (alerts with their failed deliveries and silences) and pruning.
@@ -40,6 +41,7 @@ from cbsalert.state.alerts import AlertStore
 from cbsalert.state.carried import CarriedJobs
 from cbsalert.state.engine import missing_sqlite_file, safe_url
 from cbsalert.state.history import CheckedDays, SeenSets
+from cbsalert.state.jobhistory import JobHistory
 from cbsalert.state.outbox import Outbox, PlanDeliveries
 from cbsalert.state.runlock import RunLock, RunSlots
 from cbsalert.state.silences import Silences
@@ -68,6 +70,7 @@ class StateStore:
         self.seen = SeenSets(storage)
         self.checked = CheckedDays(storage)
         self.carried = CarriedJobs(storage)
+        self.job_history = JobHistory(storage)
 
     @property
     def url(self) -> str:
@@ -138,9 +141,10 @@ class StateStore:
             silences = self.silences.active(now)
             return self.alerts.listing(include_resolved, failures, silences, now)
 
-    def prune(self, retention_days: int, now: datetime) -> int:
+    def prune(self, retention_days: int, now: datetime, history_days: int | None = None) -> int:
         """Forget alerts resolved, deliveries finished, silences expired, and history older
-        than ``retention_days``, in one transaction. Returns the number of alerts deleted."""
+        than ``retention_days`` (job history: than ``history_days``, when given), in one
+        transaction. Returns the number of alerts deleted."""
         cutoff = now - timedelta(days=retention_days)
         with self.storage.write():
             count = self.alerts.prune(cutoff)
@@ -150,6 +154,8 @@ class StateStore:
             self.checked.prune(cutoff.date())
             self.slots.prune(cutoff)
             self.carried.prune(cutoff.date())
+            if history_days is not None:
+                self.job_history.prune((now - timedelta(days=history_days)).date())
         return count
 
 

@@ -5,7 +5,7 @@ compares the two so they cannot drift. Times are stored as naive UTC (``UtcDateT
 which reads back the same on SQLite and PostgreSQL. Each table belongs to one part of the
 store (``cbsalert.state``): alerts and transitions to ``alerts``, deliveries to ``outbox``,
 silences, seen sets and checked days to theirs, the run lock and slots to ``runlock``,
-carried jobs to ``carried``.
+carried jobs to ``carried``, job history to ``jobhistory``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -190,3 +191,43 @@ class CarriedJobRow(Base):
     day: Mapped[date] = mapped_column(Date, index=True)  # the day the job belongs to
     job: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime())  # the check that saw it running
+
+
+class JobHistoryRow(Base):
+    """One job on one destination and day as a check saw it, an expected set that did not
+    run (``missed``) or a user that could not be checked (``unchecked``): the plain data of
+    ``cbsalert.jobhistory.HistoryJob``, kept ``history_days``. ``backup_set_id`` is ``""``
+    for a row about the user as a whole. Counts and sizes are 64-bit, ``None`` when unknown.
+    The indexes serve the queries that read it (see migration 0008)."""
+
+    __tablename__ = "job_history"
+    __table_args__ = (
+        Index("ix_job_history_login_day", "login", "day"),
+        Index("ix_job_history_day", "day"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[str] = mapped_column(String(255))
+    backup_set_id: Mapped[str] = mapped_column(String(255))
+    backup_set_name: Mapped[str | None] = mapped_column(String(500))
+    destination_id: Mapped[str | None] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date)
+    job_id: Mapped[str | None] = mapped_column(String(255))
+    mode: Mapped[str | None] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str | None] = mapped_column(String(500))
+    start_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    duration_s: Mapped[int | None] = mapped_column(BigInteger)
+    errors: Mapped[int | None] = mapped_column(BigInteger)
+    warnings: Mapped[int | None] = mapped_column(BigInteger)
+    new_files: Mapped[int | None] = mapped_column(BigInteger)
+    updated_files: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_files: Mapped[int | None] = mapped_column(BigInteger)
+    moved_files: Mapped[int | None] = mapped_column(BigInteger)
+    new_size: Mapped[int | None] = mapped_column(BigInteger)
+    updated_size: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_size: Mapped[int | None] = mapped_column(BigInteger)
+    moved_size: Mapped[int | None] = mapped_column(BigInteger)
+    dedupe_original_size: Mapped[int | None] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
