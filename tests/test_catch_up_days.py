@@ -22,7 +22,7 @@ from cbsalert.config import Config, load_config
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
-from cbsalert.labels import day_label
+from cbsalert.labels import SEVERITY_EMOJI, day_label
 from cbsalert.metrics import Metrics
 from cbsalert.pipeline import RunResult, run_once
 from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
@@ -103,7 +103,7 @@ def about(message: dict[str, Any], *words: str) -> str:
     entries = [
         line
         for text in sections(message)[1:]  # not the headline
-        for line in (text.splitlines() if text.startswith(":white_check_mark:") else [text])
+        for line in (text.splitlines() if text.startswith(SEVERITY_EMOJI["resolved"]) else [text])
     ]
     [found] = [text for text in entries if all(w in text for w in words)]
     return found
