@@ -37,13 +37,13 @@ class Row:
 
 ROWS = [
     Row("backup_status", True, "rerun the job", "failed", None),
-    Row("error_count", True, "were not backed up", "errors", None),
-    Row("warning_count", True, "locked or skipped", "warnings", None),
+    Row("error_count", True, "were not backed up", "with errors", None),
+    Row("warning_count", True, "locked or skipped", "with warnings", None),
     Row("missing_backup", True, "backup schedule", "did not run", None),
     Row("restore_status", True, "whether the restore has to be repeated", "restore failed", 7),
     Row("long_running", True, "stuck", "running too long", None, {"max_hours": 8}),
     Row("no_change", True, "is mounted", "changed nothing", None),
-    Row("change_spike", True, "ransomware", "unusual changes", None),
+    Row("change_spike", True, "ransomware", "changed unusually", None),
     Row("duration", True, "schedule moved", "slower than usual", None),
     Row("cbs_unreachable", False, "system user and password", "CBS unreachable", None),
     Row("user_unchecked", False, "watch list", "not checked", None),

@@ -94,7 +94,7 @@ def test_the_summary_counts_what_happened_and_by_owner_then_days_server_and_time
 
     summary, small = payload["blocks"][1]["text"]["text"], payload["blocks"][2]
     assert summary == (
-        "🔴 9 failed · 🔴 1 did not run · 🟠 1 errors\n"
+        "🔴 9 failed · 🔴 1 did not run · 🟠 1 with errors\n"
         "*By owner:* reseller-north 9, reseller-south 1, no owner 1"
     )
     assert small["type"] == "context"
@@ -177,8 +177,8 @@ def test_resolved_entries_come_once_after_the_others_one_line_each_saying_why() 
 
     assert kinds(payload)[-4:] == ["divider", "section", "divider", "section"]
     assert sections(payload)[-1] == (
-        "✅ *acme* · Files — resolved (failed, errors): Backup of 'Files' failed. · was failing "
-        "for 3 days, since Thu 26 Nov"
+        "✅ *acme* · Files — resolved (failed, with errors): Backup of 'Files' failed. · "
+        "was failing for 3 days, since Thu 26 Nov"
     )
 
 
@@ -239,7 +239,7 @@ def test_what_a_limited_message_left_out_is_counted_and_its_users_named() -> Non
     left = sections(payload)[-1]
     assert left.startswith(
         "*61 more not listed here* (the notifier's max_alerts): 60 critical, 1 warning — "
-        "60 did not run, 1 errors\nUsers: left-000-xxx"
+        "60 did not run, 1 with errors\nUsers: left-000-xxx"
     )
     named = left.split("\nUsers: ")[1]
     assert len(named) < 1600 and named.endswith(" more") and "left-warn" not in named

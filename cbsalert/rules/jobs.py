@@ -148,7 +148,7 @@ class ErrorCountRule(_CountRule):
     """NumOfErrorEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["error_count"] = "error_count"
-    what: ClassVar[str] = "errors"
+    what: ClassVar[str] = "with errors"
     hint: ClassVar[str] = (
         "Read the errors in the job's backup report in AhsayCBS (Monitoring > Backup / "
         "Restore Logs): the files they name were not backed up."
@@ -173,7 +173,7 @@ class WarningCountRule(_CountRule):
     """NumOfWarnEntries of the last finished job is above ``threshold``."""
 
     kind: Literal["warning_count"] = "warning_count"
-    what: ClassVar[str] = "warnings"
+    what: ClassVar[str] = "with warnings"
     hint: ClassVar[str] = (
         "Check the warnings in the job's backup report; they often name files that were "
         "locked or skipped."

@@ -90,7 +90,7 @@ class ChangeSpikeRule(_JobWindowRule):
     times the median of the set's last ``window`` jobs, and at least the floor."""
 
     kind: Literal["change_spike"] = "change_spike"
-    what: ClassVar[str] = "unusual changes"
+    what: ClassVar[str] = "changed unusually"
     severity: Severity = "warning"
     hint: ClassVar[str] = (
         "Find out what changed so many files: open the backup report in AhsayCBS and look "
