@@ -156,7 +156,7 @@ def _decide(
         return UserRow(
             user.login, user.owner, "unusable",
             "its login cannot be used as the CBS sent it (control characters, '|', or "
-            "longer than 255 characters): not watched",
+            "longer than 255 characters)",
         ), None  # fmt: skip
     left_out: UserRow | None = None
     for i, entry in selections:
