@@ -250,7 +250,7 @@ def test_an_old_server_checks_the_named_users_and_says_which_entry_needs_listuse
     assert problem.startswith("watch[1] (select: all) cannot be resolved: the CBS does not "
                               "offer ListUsers v2 (")  # fmt: skip
     assert said in problem and "login: entries" in problem
-    fired = alerts(config)[(UNRESOLVED_RULE_ID, "(cbs)")]
+    fired = alerts(config)[(UNRESOLVED_RULE_ID, "(watch)")]
     assert fired[0] == "firing" and "watch[1] (select: all)" in fired[1]
     assert said in json.dumps(slack.messages[-1])
 
@@ -258,7 +258,7 @@ def test_an_old_server_checks_the_named_users_and_says_which_entry_needs_listuse
     upgraded = check(config, 1)
 
     assert upgraded.exit_code == 0
-    assert alerts(config)[(UNRESOLVED_RULE_ID, "(cbs)")][0] == "resolved"
+    assert alerts(config)[(UNRESOLVED_RULE_ID, "(watch)")][0] == "resolved"
     assert "bob" in checked_logins(sim)
 
 

@@ -72,11 +72,11 @@ def test_webhook_delivers_header_sections_and_fallback_text(sink: SlackSink) -> 
     [payload] = sink.messages
     header = payload["blocks"][0]
     assert header["type"] == "header"
-    assert "5 critical, 6 warnings, 1 info, 2 resolved" in header["text"]["text"]
+    assert "5 critical, 7 warnings, 1 info, 2 resolved" in header["text"]["text"]
     assert "backups of 2026-11-22" in header["text"]["text"]
     assert payload["text"].startswith("cbsalert — 5 critical")
     texts = sections(payload)
-    assert len(texts) == 14
+    assert len(texts) == 15
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
     assert "*example-user*" in failed and "*Documents (daily)\u200b*" in failed
     assert "The job ran 2026-11-22 22:15\u201323:40 CET" in failed

@@ -195,13 +195,18 @@ class UserUncheckedRule(RuleBase):
         return out
 
 
+# The unresolved-selection alert's login: a placeholder of its own, so that it is an entry of
+# its own in a message, apart from the meta-alert's.
+WATCH_LOGIN = "(watch)"
+
+
 class SelectionUnresolvedRule(RuleBase):
     """The users of the watch list's ``select`` entries are unknown in this run (not a
-    configurable kind). About the server: its login is the placeholder ``(cbs)``."""
+    configurable kind). About the server: its login is the placeholder ``(watch)``."""
 
     kind: Literal["selection_unresolved"] = "selection_unresolved"
     live: ClassVar[bool] = True
-    what: ClassVar[str] = "users unknown"
+    what: ClassVar[str] = "selection unresolved"
     about_server: ClassVar[bool] = True
     hint: ClassVar[str] = (
         "The users of the watch list's select entries are not checked until ListUsers "
@@ -229,7 +234,7 @@ class SelectionUnresolvedRule(RuleBase):
         )
         return Finding(
             rule=self.id, kind=self.kind, severity=self.severity, firing=problem is not None,
-            login=SERVER_LOGIN, day=day, summary=summary,
+            login=WATCH_LOGIN, day=day, summary=summary,
         )  # fmt: skip
 
 
