@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cbsalert.backfill import run_backfill
 from cbsalert.config import Config
 from cbsalert.devtools.simulator import SimData, Simulator
 from cbsalert.devtools.slack import SlackSink
@@ -382,3 +383,24 @@ def test_only_the_alerts_of_users_not_on_the_cbs_resolve_and_never_the_servers()
         (META_RULE_ID, "(cbs)", "firing"), ("failed", "gone", "firing"),
         ("failed", "here", "firing"),
     ]  # fmt: skip
+
+
+# -- backfill watches what a check watches ------------------------------------------------------
+
+
+def test_backfill_fetches_the_selected_users_and_says_when_it_cannot(
+    make_sim: Any, slack: SlackSink, tmp_path: Path
+) -> None:
+    sim = make_sim(world(customer("alice"), customer("bob")))
+    config = make_config(sim, slack, tmp_path, {"select": {"logins": ["b*"]}})
+
+    done = asyncio.run(run_backfill(config, day(1), day(2)))
+
+    assert done.complete and done.exit_code == 0
+    assert checked_logins(sim) == {"bob"} and done.fetched == 2
+
+    sim.set_data(world(customer("alice"), customer("bob"), list_users="none"))
+    stopped = asyncio.run(run_backfill(config, day(3), day(3)))
+
+    assert not stopped.complete and stopped.exit_code == 1
+    assert "cannot be resolved" in stopped.run.watch_problems[0]
