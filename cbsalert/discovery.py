@@ -85,9 +85,7 @@ async def discover(config: Config, client: CbsClient, *, ask: bool = False) -> R
     resolution = resolve_watch(named, selections, found)
     report = resolution.report
     for i in report.empty_selections():
-        entry = dict(selections)[i]
-        what = entry.select.describe() if entry.select else "select"
-        log.warning("watch[%d] (%s) selects no user on the CBS", i, what)
+        log.warning("%s selects no user on the CBS", label(i, dict(selections)[i]))
     unusable = [row.login for row in report.rows if row.status == "unusable"]
     if unusable:
         shown = ", ".join(unusable[:5])
@@ -96,18 +94,21 @@ async def discover(config: Config, client: CbsClient, *, ask: bool = False) -> R
     return resolution
 
 
+def label(index: int, entry: WatchEntry) -> str:
+    """``watch[1] (select: all)``: an entry as messages name it."""
+    return f"watch[{index}] ({entry.select.describe() if entry.select else 'select'})"
+
+
 def unresolved(selections: Indexed, exc: CbsError, secrets: Sequence[str]) -> str:
     """One line: which entries, why, and what to do."""
-    entries = (
-        " and ".join(
-            f"watch[{i}] ({e.select.describe() if e.select else 'select'})" for i, e in selections
-        )
-        or "the CBS's users"
-    )
-    said = one_line(redact(exc.message, list(secrets)))[:300]
     lacks = (isinstance(exc, CbsApiError) and means_unknown_operation(exc.message, LIST_USERS)) or (
         isinstance(exc, CbsNotApiError) and exc.http_status == 404
     )
+    if isinstance(exc, CbsNotApiError) and lacks:
+        # not the client's hint about a wrong cbs.url: the other calls reach the API
+        said = f"HTTP 404 on /obs/api/json/2/{LIST_USERS}.do"
+    else:
+        said = one_line(redact(exc.message, list(secrets)))[:300]
     cause = (
         f"the CBS does not offer ListUsers v2 ({said})" if lacks else f"ListUsers failed ({said})"
     )
@@ -117,6 +118,9 @@ def unresolved(selections: Indexed, exc: CbsError, secrets: Sequence[str]) -> st
         if lacks
         else "if it persists, name those users with login: entries instead"
     )
+    if not selections:  # `cbsalert users` with only named entries
+        return f"The CBS's users cannot be listed: {cause}."
+    entries = " and ".join(label(i, e) for i, e in selections)
     return (
         f"{entries} cannot be resolved: {cause}; their users are not checked in this run, "
         f"the named ones are. Fix: {fix}."
