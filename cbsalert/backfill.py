@@ -27,6 +27,7 @@ from typing import Any
 
 from cbsalert.config import Config
 from cbsalert.daycheck import HISTORY_DAYS, FetchDay
+from cbsalert.discovery import discover_for_run
 from cbsalert.errors import UsageError
 from cbsalert.historystep import RunHistory
 from cbsalert.model import UserSnapshot
@@ -90,7 +91,7 @@ class BackfillResult:
 
     @property
     def complete(self) -> bool:
-        return not self.run.fatal and not self.run.errors
+        return not self.run.fatal and not self.run.errors and not self.run.watch_problems
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,11 +123,14 @@ async def run_backfill(
     started = clock()
     run = RunResult(last, config.timezone, False, users_total=len(config.watch))
     out = BackfillResult(first, last, run)
-    logins = [e.login for e in config.watch]
-    total = len(logins) * ((last - first).days + 1)
     store = open_store(config.state, auto_upgrade=True, secrets=config.secrets())
     try:
         with store.lock.hold(holder_id("backfill"), config.lock_timeout_s, config.lock_ttl_s):
+            # the users a check would watch now, selected ones too (``discovery``)
+            found = await discover_for_run(config, run)
+            config = config.model_copy(update={"watch": found.entries})
+            logins = [e.login for e in config.watch]
+            total = len(logins) * ((last - first).days + 1)
             history = RunHistory(config, store.job_history, write=True, read=False, clock=clock)
             fetch = history.wrap(fetch_checked)
             day = first

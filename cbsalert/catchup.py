@@ -101,25 +101,31 @@ def advance(
 
 @dataclass(frozen=True)
 class DayEvidence:
-    """What one day's check found: the findings, the users checked in full, and the sets
-    ListBackupSets listed per user (see ``reconcile_findings``)."""
+    """What one day's check found: the findings, the users checked in full, the sets
+    ListBackupSets listed per user, and (on the run's day) the users on the CBS, when
+    ListUsers was asked (see ``reconcile_findings``)."""
 
     day: date
     findings: Sequence[Finding]
     checked_logins: Collection[str] = frozenset()
     sets_on_cbs: Mapping[str, Collection[str]] = field(default_factory=dict)
+    users_on_cbs: Collection[str] | None = None
 
 
 def with_run_findings(
-    days: Sequence[DayEvidence], day: date, findings: Sequence[Finding]
+    days: Sequence[DayEvidence],
+    day: date,
+    findings: Sequence[Finding],
+    users_on_cbs: Collection[str] | None = None,
 ) -> list[DayEvidence]:
     """The days' evidence with the run's own findings (the built-in alerts, whose evidence
     is the run) added to the run's ``day``: to its evidence, or as a day of their own when
-    it was not checked (the CBS could not be used)."""
+    it was not checked (the CBS could not be used). ``users_on_cbs`` (what ListUsers said
+    in the run) goes with the run's day, once its users were checked."""
     out = list(days)
     if out and out[-1].day == day:
         last = out.pop()
-        out.append(replace(last, findings=[*last.findings, *findings]))
+        out.append(replace(last, findings=[*last.findings, *findings], users_on_cbs=users_on_cbs))
     else:
         out.append(DayEvidence(day, findings))
     return out
@@ -148,6 +154,7 @@ def reconcile_days(
         found, changes = reconcile_findings(
             evidence.findings, current, rules, silences, day=evidence.day, now=now,
             checked_logins=evidence.checked_logins, sets_on_cbs=evidence.sets_on_cbs,
+            users_on_cbs=evidence.users_on_cbs,
         )  # fmt: skip
         events.extend(found)
         for change in changes:

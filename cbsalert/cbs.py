@@ -2,16 +2,18 @@
 
 Each method is one operation of the JSON API (see /obs/api/json in the CBS documents);
 calling it, retrying it and judging an error answer are ``cbs_call.CbsCaller``'s. The
-operations older servers lack (ListBackupSets, GetBackupSet) answer ``None`` there.
+operations older servers lack (ListBackupSets, GetBackupSet) answer ``None`` there;
+ListUsers raises instead (``discovery`` decides what its failure means).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from cbsalert.cbs_answer import destinations, record, records
+from cbsalert.cbs_answer import destinations, record, records, users
 from cbsalert.cbs_call import AUTH_SYSTEM_USER as AUTH_SYSTEM_USER
 from cbsalert.cbs_call import CbsCaller
+from cbsalert.cbsusers import CbsUser, ClientType
 from cbsalert.records import BackupJob, BackupSet, Destination, JobProgress, JobReport, RestoreJob
 
 # The read operations cbsalert may call; the simulator refuses to count anything else.
@@ -22,6 +24,7 @@ READ_OPERATIONS = (
     "GetBackupJobReportSummary",
     "ListRestoreJobStatus",
     "GetBackupJobProgress",
+    "ListUsers",
     AUTH_SYSTEM_USER,
 )
 
@@ -41,6 +44,13 @@ class CbsClient(CbsCaller):
         """The set's destinations (GetBackupSet v2), or ``None`` when not offered."""
         params = {"LoginName": login, "BackupSetID": backup_set_id}
         return await self._optional("GetBackupSet", params, destinations)
+
+    async def list_users(self, client_type: ClientType | None = None) -> list[CbsUser]:
+        """Every user of the server (ListUsers v2), or those of one client type (its
+        ``ClientType`` filter). The other filters are not used: owners and logins are
+        matched here, as every pattern is (``cbsalert.scope``)."""
+        params: dict[str, str] = {"ClientType": client_type} if client_type else {}
+        return await self.call("ListUsers", params, users)
 
     async def list_backup_jobs(self, login: str, day: date) -> list[BackupJob]:
         params = {"LoginName": login, "BackupDate": day.isoformat()}

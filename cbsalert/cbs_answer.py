@@ -3,7 +3,8 @@
 The kind decides who the failure belongs to (errors.py draws the tree): a 5xx is the server
 being unwell (retried); a body that is not the API's JSON is the wire (a wrong ``cbs.url``,
 a proxy); ``Status: Error`` is the server's word about this call; JSON of the wrong shape
-is this call's data. Two error answers mean more than one call, and only as a whole message,
+is this call's data. ListUsers (v2) carries its records under ``User``, not ``Data``.
+Two error answers mean more than one call, and only as a whole message,
 never as words inside one (a backup set may be named anything): the old server's answer
 for an operation it lacks, and its refusal of the system credentials.
 """
@@ -17,10 +18,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from cbsalert.cbs_http import Where, not_api_message, snippet
+from cbsalert.cbsusers import CbsUser
 from cbsalert.errors import CbsApiError, CbsBadResponseError, CbsNotApiError, CbsServerError
 from cbsalert.records import Destination
 
 R = TypeVar("R", bound=BaseModel)
+
+# Operations whose answer holds its records under another key than ``Data``; ``Data`` is
+# still taken when that key is absent (a server that follows the rest of the API).
+ANSWER_KEYS = {"ListUsers": "User"}
 
 
 def decode(operation: str, status: int, body: bytes, where: Where | None = None) -> Any:
@@ -35,7 +41,7 @@ def decode(operation: str, status: int, body: bytes, where: Where | None = None)
         raise CbsNotApiError(operation, not_api_message(status, body, where), status) from None
     if isinstance(payload, dict) and "Status" in payload:  # the API's own answer
         if str(payload["Status"]).upper() == "OK":
-            return payload.get("Data")
+            return _answer(operation, payload)
         message = str(payload.get("Message") or "unknown error")[:500]
         expt = payload.get("ExptType")
         raise CbsApiError(operation, message, str(expt) if expt is not None else None)
@@ -44,6 +50,16 @@ def decode(operation: str, status: int, body: bytes, where: Where | None = None)
     if not isinstance(payload, dict):
         raise _shape(operation, "the answer is not a JSON object")
     raise _shape(operation, "the answer has no Status")
+
+
+def _answer(operation: str, payload: dict[str, Any]) -> Any:
+    key = ANSWER_KEYS.get(operation)
+    if key is None:
+        return payload.get("Data")
+    if key not in payload and "Data" not in payload:
+        # Not "no records": a list of users taken for empty would say every user is gone.
+        raise _shape(operation, f"the answer has no {key} list")
+    return payload[key] if key in payload else payload["Data"]
 
 
 def means_unknown_operation(message: str, operation: str) -> bool:
@@ -68,6 +84,14 @@ def destinations(data: Any) -> list[Destination]:
     settings = data.get("DestinationSettings") or {}
     entries = settings.get("DestinationList") if isinstance(settings, dict) else None
     return records("GetBackupSet", entries or [], Destination)
+
+
+def users(data: Any) -> list[CbsUser]:
+    """ListUsers' ``User`` list. Only an empty list means no user: ``null`` or ``""`` taken
+    for none would say that every user left the CBS."""
+    if data is None or data == "":
+        raise _shape("ListUsers", "User is empty, expected a list")
+    return records("ListUsers", data, CbsUser)
 
 
 def record(operation: str, data: Any, model: type[R]) -> R:

@@ -47,7 +47,7 @@ log = logging.getLogger("cbsalert.cbs")  # the client's lines, named as they alw
 # no backup data and changes nothing.
 AUTH_SYSTEM_USER = "AuthSystemUser"
 # Operations only found under the versioned path.
-_V2_OPERATIONS = frozenset({"GetBackupSet"})
+_V2_OPERATIONS = frozenset({"GetBackupSet", "ListUsers"})
 # Answers bigger than this are parsed in a thread: one huge answer must not stall the
 # event loop, and with it every other user's requests.
 _OFF_LOOP_BYTES = 256 * 1024

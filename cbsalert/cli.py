@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from cbsalert import clibackfill, cliops, terminal
+from cbsalert import clibackfill, cliops, cliusers, terminal
 from cbsalert.cliapp import Format, FormatOpt, app, db_app, load, options
 from cbsalert.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE, UsageError
 from cbsalert.logs import setup_logging
@@ -69,7 +69,7 @@ def check(
         wanted = checkable_day(_date(day), today=today, retention_days=config.retention_days)
     err = terminal.stderr()
     progress = None
-    if fmt is Format.text and err.is_terminal and len(config.watch) > 20:
+    if fmt is Format.text and err.is_terminal and (len(config.watch) > 20 or config.selections):
         progress = terminal.progress_printer(err, len(config.watch))
     result = asyncio.run(run_once(config, day=wanted, dry_run=dry_run, progress=progress))
     if fmt is Format.json:
@@ -115,8 +115,9 @@ def validate(ctx: typer.Context) -> None:
     check_templates(config)
     terminal.print_line(
         terminal.stdout(),
-        f"{config.source}: OK — {len(config.watch)} watched users, {len(config.rules)} rules, "
-        f"{len(config.notifiers)} notifiers",
+        f"{config.source}: OK — {len(config.watch)} watched users"
+        + (f" and {len(config.selections)} selections" if config.selections else "")
+        + f", {len(config.rules)} rules, {len(config.notifiers)} notifiers",
     )
 
 
@@ -178,9 +179,11 @@ def sinks(
     run_sinks(terminal.stdout(), slack_port=slack_port, smtp_port=smtp_port)
 
 
-# Filling job history for days before the first check (clibackfill); the commands an
-# operator uses between checks (cliops), listed after these by --help.
+# Filling job history for days before the first check (clibackfill); which users are watched
+# (cliusers); the commands an operator uses between checks (cliops), listed after these by
+# --help.
 app.command()(clibackfill.backfill)
+app.command()(cliusers.users)
 app.command()(cliops.alerts)
 app.command()(cliops.silence)
 app.command()(cliops.silences)

@@ -71,6 +71,8 @@ def print_backfill(out: Console, result: BackfillResult) -> None:
                 terminal.lines(error.operation, error.message, sep=": "),
             )
         out.print(errors)
+    for problem in result.run.watch_problems:
+        terminal.print_line(out, problem, "bold red")
     if result.run.fatal:
         terminal.print_line(out, result.run.fatal, "bold red")
     if not result.complete:

@@ -87,6 +87,7 @@ class Config(Strict):
     unchecked_alert: UncheckedAlert = Field(default_factory=UncheckedAlert)
 
     _source: str = PrivateAttr(default="")
+    _selections: list[tuple[int, WatchEntry]] = PrivateAttr(default_factory=list)
     _literal_secrets: list[str] = PrivateAttr(default_factory=list)
 
     @field_validator("timezone")
@@ -131,7 +132,7 @@ class Config(Strict):
         logins: dict[str, int] = {}
         for i, entry in enumerate(self.watch):
             # Watched twice, a user would be checked and counted twice.
-            first = logins.setdefault(entry.login, i)
+            first = logins.setdefault(entry.login, i) if entry.select is None else i
             if first != i:
                 problems.append(
                     Located(("watch", i, "login"), f"login {entry.login!r} is watched twice",
@@ -158,6 +159,10 @@ class Config(Strict):
         problems += self._history_problems()
         if problems:
             raise LocatedProblems(problems)
+        # From here on ``watch`` holds the named users only, which is what every step of a
+        # run reads; each run resolves the selections into more of them (``watchlist``).
+        self._selections = [(i, e) for i, e in enumerate(self.watch) if e.select is not None]
+        self.watch = [e for e in self.watch if e.select is None]
         return self
 
     def _history_problems(self) -> list[Located]:
@@ -172,6 +177,12 @@ class Config(Strict):
             for i, rule in enumerate(self.rules)
             if rule.history_days() > self.history_days
         ]
+
+    @property
+    def selections(self) -> list[tuple[int, WatchEntry]]:
+        """The ``select`` entries of ``watch`` as written, each with its index there (the
+        ``watch[i]`` messages name); ``watch`` itself holds the named users."""
+        return self._selections
 
     @property
     def source(self) -> str:

@@ -5,6 +5,7 @@ and checks what refers to what across sections.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Literal, Self
 from urllib.parse import urlsplit
@@ -81,12 +82,87 @@ class CbsConfig(Strict):
         return self
 
 
+class Selection(Strict):
+    """Which users of the CBS a ``select`` entry watches: ``all`` of them, or those whose
+    ``owners`` (sub-admins, resellers; ``""`` is the system admin's own users) and/or
+    ``logins`` match (exact text or glob, ``cbsalert.scope``); given both, a user must match
+    both. ``select: all`` is short for ``select: {all: true}``."""
+
+    all: bool = False
+    owners: list[str] | None = Field(default=None, min_length=1)
+    logins: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().lower() != "all":
+                raise ValueError(
+                    f"{value!r}: write select: all, or select: {{owners: [...]}} or "
+                    "select: {logins: [...]}"
+                )
+            return {"all": True}
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if self.all and (self.owners is not None or self.logins is not None):
+            raise ValueError("all: true selects every user: drop owners and logins, or all")
+        if not self.all and self.owners is None and self.logins is None:
+            raise ValueError("select which users? all: true, owners: [...] or logins: [...]")
+        return self
+
+    def describe(self) -> str:
+        """The selection in the config's words, for messages (``select: all``)."""
+        if self.all:
+            return "select: all"
+        named = (("owners", self.owners), ("logins", self.logins))
+        parts = [f"{key}: {json.dumps(values)}" for key, values in named if values is not None]
+        return "select: {" + ", ".join(parts) + "}"
+
+
+# Keys only a ``select`` entry takes (what it says about the users it selects).
+SELECT_ONLY = ("exclude", "client_type", "skip_suspended")
+
+
 class WatchEntry(Strict):
-    login: str = Field(min_length=1)
+    """One user named by its ``login``, or the users a ``select`` chooses on the CBS (found
+    at the start of each run, ``cbsalert.watchlist``). ``backup_sets``, ``ignore_sets``
+    and ``rules`` apply to each user either gives; a run checks named entries only (a
+    ``select`` entry is resolved into named ones first)."""
+
+    login: str = ""
     owner: str = ""
+    select: Selection | None = None
+    exclude: list[str] = Field(default_factory=list)  # logins (exact or glob) left out
+    client_type: Literal["OBM", "ACB"] | None = None  # ListUsers' ClientType filter
+    skip_suspended: bool = True  # a user the CBS says is suspended is not watched
     backup_sets: list[str] | None = None
     ignore_sets: list[str] = Field(default_factory=list)
     rules: list[str] | None = None
+
+    @field_validator("client_type", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _names_or_selects(self) -> Self:
+        if self.select is None:
+            if not self.login:
+                raise ValueError(
+                    "name one user (login: NAME) or select users on the CBS (select: all, "
+                    "select: {owners: [...]}, select: {logins: [...]})"
+                )
+            given = [key for key in SELECT_ONLY if key in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} only applies to a select entry")
+        elif self.login or self.owner:
+            raise ValueError(
+                "an entry either names one user (login) or selects users (select), not both:"
+                " an entry with login overrides what a selection gives that user"
+            )
+        return self
 
 
 class MetaAlert(Strict):

@@ -5,11 +5,12 @@ why). Every check only reads:
 
 * **CBS**: AuthSystemUser, the API's credential self-test. It asks for the same role (Admin or
   API) as the operations a check calls, so a read-only admin is refused here as it would be there.
-* **Watched logins**: ListBackupJobMode of yesterday for each login, the first call a check
-  makes for that user; ``User 'x' not found`` names a wrong login. Chosen over ListUsers v2:
-  it exists on every server a check can run against (9.1 and later; ListUsers v2 is not on
-  old servers and its v1 path is deprecated), and it answers for one user instead of listing
-  every user of the server in one answer.
+* **Watched logins**: ListBackupJobMode of yesterday for each named login, the first call a
+  check makes for that user; ``User 'x' not found`` names a wrong login. Chosen over
+  ListUsers v2 for them: it exists on every server a check can run against (9.1 and later;
+  ListUsers v2 is not on old servers and its v1 path is deprecated), and it answers for one
+  user instead of listing every user of the server in one answer. ``select`` entries are
+  resolved with ListUsers, as a check does (``doctorwatch``).
 * **State database**: opened, never created; its schema must be at ``HEAD_REVISION``
   (``check`` would upgrade an SQLite file by itself, but a missing or old database usually
   means ``state:`` is not the database the other commands use).
@@ -168,6 +169,7 @@ def concurrently(jobs: Sequence[Job]) -> list[Check]:
 
 
 async def _cbs_checks(config: Config, day: date, timeout_s: float) -> list[Check]:
+    from cbsalert.doctorwatch import selection_checks
     from cbsalert.fetch import make_client
 
     cbs = config.cbs
@@ -185,7 +187,8 @@ async def _cbs_checks(config: Config, day: date, timeout_s: float) -> list[Check
             ]
         accepted = f"{where}: system user {cbs.sys_user!r} accepted (AuthSystemUser)"
         errors = await asyncio.gather(*(_read_login(client, e.login, day) for e in config.watch))
-    return [Check("CBS", Status.OK, accepted), *_login_checks(config, errors)]
+        selected = await selection_checks(config, client)
+    return [Check("CBS", Status.OK, accepted), *_login_checks(config, errors), *selected]
 
 
 async def _read_login(client: CbsClient, login: str, day: date) -> CbsError | None:
@@ -198,6 +201,8 @@ async def _read_login(client: CbsClient, login: str, day: date) -> CbsError | No
 
 def _login_checks(config: Config, errors: list[CbsError | None]) -> list[Check]:
     total, found = len(errors), errors.count(None)
+    from cbsalert.discovery import named_entries
+
     failures = [(i, e) for i, e in enumerate(errors) if e is not None]
     unknown = {i for i, e in failures if isinstance(e, CbsApiError) and e.is_unknown_user}
     if failures and not found and not unknown:
@@ -212,9 +217,11 @@ def _login_checks(config: Config, errors: list[CbsError | None]) -> list[Check]:
         if found < total:
             counted = f"{found} of {plural(total, 'watched login')}"
         checks.append(Check("watched logins", Status.OK, f"{counted} {exist} on the CBS"))
-    for i, error in failures:
-        subject = f"watch[{i}] {config.watch[i].login}"
-        if i in unknown:
+    written = [i for i, _ in named_entries(config)]  # its index in `watch` as written
+    for n, error in failures:
+        i = written[n]
+        subject = f"watch[{i}] {config.watch[n].login}"
+        if n in unknown:
             detail = (
                 f"not found on the CBS ({error.message}): correct the login in watch[{i}], "
                 "or remove it"

@@ -25,13 +25,13 @@ from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
 from cbsalert.devtools import faults
+from cbsalert.discovery import discover_for_run
 from cbsalert.errors import CbsAuthError, CbsUnavailableError, DeliveryError, redact
 from cbsalert.fetch import Consume, FetchResult, Progress, fetch_day, make_client
 from cbsalert.historystep import RunHistory
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.notify import MessageContext, Notifier, NotifierConfig, Parts, build_context
-from cbsalert.outage import outage_cause
-from cbsalert.rules import RuleBase, meta_rule, unchecked_rule
+from cbsalert.rules import RuleBase, builtin_rules
 from cbsalert.runresult import RunResult as RunResult  # re-exported: its home until now
 from cbsalert.state import HeldLock, PlanDeliveries, StateStore, holder_id, open_store
 
@@ -58,7 +58,7 @@ def plan_messages(
     header says how many watched users were ``unchecked`` in this run, which ``days`` it
     checked and which missed days it did ``not_checked``, or that it checked no backups at
     all (``backups_checked``: the CBS could not be used), and names the server."""
-    routes = {r.id: r.notify for r in (*config.rules, meta_rule(config), unchecked_rule(config))}
+    routes = {r.id: r.notify for r in (*config.rules, *builtin_rules(config))}
     for name, notifier in config.notifiers.items():
         mine = [e for e in events if _hears(e, name, notifier, routes)]
         if not mine:
@@ -154,9 +154,12 @@ async def _check(
     limit: int | None,
     plan: PlanDeliveries | None,
 ) -> None:
-    """Fetch and evaluate each day due, oldest first, then reconcile them all at once; with
-    ``plan`` the outcome is written, else only read. A day whose fetch finds the CBS
-    unusable ends the fetching: the days after it wait for the next run."""
+    """Resolve the watch list (``discovery``), fetch and evaluate each day due, oldest first,
+    then reconcile them all at once; with ``plan`` the outcome is written, else only read. A
+    day whose fetch finds the CBS unusable ends the fetching: the days after it wait for the
+    next run."""
+    found = await discover_for_run(config, result)
+    config = config.model_copy(update={"watch": found.entries})
     logins = [e.login for e in config.watch]
     t = clock()
     through = store.checked.through(logins)
@@ -170,15 +173,17 @@ async def _check(
         config, store, result, now, progress, days, fetch=history.wrap(fetch_checked), clock=clock,
         watch=carry.watch, then=carry.judge,
     )  # fmt: skip
-    evidence = await checks.run_all()
+    evidence = [] if result.fatal else await checks.run_all()
     result.days = [e.day for e in evidence]
-    meta, unchecked = meta_rule(config), unchecked_rule(config)
-    rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked)}
+    meta, unchecked, unresolved = builtin_rules(config)
+    rules: dict[str, RuleBase] = {r.id: r for r in (*config.rules, meta, unchecked, unresolved)}
     live: list[Finding] = []
     if not result.fatal:  # the CBS failed this run: no user is told apart from the others
         owners = {e.login: e.owner for e in config.watch}
         everyone = {login for e in evidence for login in e.checked_logins}
         live += checks.sift(unchecked.run_findings(result.day, owners, result.errors, everyone))
+        problem = " ".join(result.watch_problems) or None
+        live.append(unresolved.run_finding(result.day, problem, config.cbs.name))
     live.append(
         meta.run_finding(
             result.day, result.fatal_reason, config.cbs.name, cause=result.fatal_cause,
@@ -198,8 +203,9 @@ async def _check(
         carried.remember(carry.running)  # before the alerts: a killed run forgets none
         history.judged(carry.judged, result)  # its day's rows were written as it was fetched
     result.events = store.reconcile_days(
-        with_run_findings(evidence, result.day, live), rules, now=now, dry_run=plan is None,
-        plan=plan, checked_through=advance(through, days, checked, catch_up=limit is not None),
+        with_run_findings(evidence, result.day, live, found.present), rules, now=now,
+        dry_run=plan is None, plan=plan,
+        checked_through=advance(through, days, checked, catch_up=limit is not None),
     )  # fmt: skip
     faults.point("reconciled")
     if plan is not None:
@@ -229,23 +235,11 @@ async def fetch_checked(
             await then(client, fetched.checked_logins)
         return fetched
     except (CbsAuthError, CbsUnavailableError) as exc:
-        result.fatal_reason = redact(str(exc), config.secrets())
-        result.fatal_cause = outage_cause(exc)
-        result.fatal = f"the CBS cannot be used: {result.fatal_reason}"
-        log.error("%s", result.fatal)
+        result.cbs_unusable(exc, config.secrets())
         return None
     finally:
-        # Added up over the days of a run (catch-up): one client per day checked.
-        result.api_calls += client.total_calls
-        result.api_retries += sum(client.retries.values())
-        _add_counts(result.calls_by_operation, client.calls)
-        _add_counts(result.api_errors_by_operation, client.failures)
+        result.count_calls(client)  # added up over the days of a run: one client per day
         await client.aclose()
-
-
-def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
-    for key, count in more.items():
-        counts[key] = counts.get(key, 0) + count
 
 
 def _deliver(

@@ -31,6 +31,8 @@ The promises it keeps, from issue 4:
   plus what changed;
 * a firing alert about a backup set that ListBackupSets no longer lists for its (checked)
   user resolves, saying so: a deleted set has no jobs, so nothing else would ever clear it;
+  so does every firing alert of a user ListUsers no longer lists (and no entry names): a
+  deleted user is checked no more, so nothing else would clear them either;
 * findings of rules no longer in the config, and alerts of such rules, are left alone.
 """
 
@@ -68,6 +70,7 @@ def reconcile_findings(
     now: datetime,
     checked_logins: Collection[str],
     sets_on_cbs: Mapping[str, Collection[str]] | None = None,
+    users_on_cbs: Collection[str] | None = None,
 ) -> tuple[list[AlertEvent], list[AlertChange]]:
     """Events (in finding order, then alerts that resolved by themselves, then those firing
     without evidence today) and changes to store.
@@ -77,9 +80,13 @@ def reconcile_findings(
     a finding may be omitted.
     ``sets_on_cbs`` maps a login to the ids of every set ListBackupSets listed for it this
     run; their firing alerts about a set then resolve when it is gone.
+    ``users_on_cbs`` holds every login ListUsers listed this run and every one a watch entry
+    names (None: not known); the firing alerts of any other user then resolve.
     """
     findings = list(findings)
     findings += _removed_sets(existing.values(), findings, sets_on_cbs or {}, day)
+    if users_on_cbs is not None:
+        findings += _removed_users(existing.values(), findings, users_on_cbs, rules, day)
     current: dict[str, AlertSnapshot] = dict(existing)
     transitions: dict[str, list[TransitionRecord]] = {}
     events: list[AlertEvent] = []
@@ -147,6 +154,28 @@ def _removed_sets(
             f"Resolved: backup set no longer exists ({name}set {snap.backup_set_id} is not "
             f"among {snap.login}'s backup sets on the CBS)."
         )
+        out.append(snapshot_finding(snap, day=day, summary=summary, firing=False))
+    return out
+
+
+def _removed_users(
+    stored: Iterable[AlertSnapshot],
+    findings: list[Finding],
+    users_on_cbs: Collection[str],
+    rules: Mapping[str, RuleBase],
+    day: date,
+) -> list[Finding]:
+    """Clear evidence, with the reason, for each firing alert of a user no longer on the CBS;
+    an alert about the server itself (the meta-alert) belongs to no user."""
+    judged = {f.key for f in findings}
+    out = []
+    for snap in stored:
+        rule = rules.get(snap.rule)
+        if snap.state != "firing" or snap.login in users_on_cbs or snap.key in judged:
+            continue
+        if rule is None or rule.about_server:
+            continue
+        summary = f"Resolved: user no longer on the CBS ({snap.login} is not among its users)."
         out.append(snapshot_finding(snap, day=day, summary=summary, firing=False))
     return out
 

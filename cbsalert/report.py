@@ -69,6 +69,8 @@ def print_run(console: Console, result: RunResult) -> None:
             day = str(error.day) if error.day and len(result.days) > 1 else None
             errors.add_row(lines(error.login, day), lines(error.operation, error.message, sep=": "))
         console.print(errors)
+    for problem in result.watch_problems:
+        print_line(console, problem, "bold red")
     if result.fatal:
         print_line(console, result.fatal, "bold red")
     print_line(console, summary_line(result))

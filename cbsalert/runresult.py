@@ -10,13 +10,20 @@ summary line, and the heartbeat ping (``cbsalert.runwatch``).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, get_args
 
-from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL
+from cbsalert.cbs_call import CbsCaller
+from cbsalert.errors import EXIT_CBS, EXIT_OK, EXIT_PARTIAL, CbsError, redact
 from cbsalert.model import AlertEvent, AlertState, CheckError, OutageCause
 from cbsalert.notjudged import NotJudgedTally
+from cbsalert.outage import outage_cause
+from cbsalert.watchlist import WatchReport
+
+log = logging.getLogger("cbsalert.pipeline")  # where a run's fatal line was always logged
 
 Outcome = Literal["ok", "partial", "cbs_unreachable", "error"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
@@ -60,6 +67,8 @@ class RunResult:
     state_s: float = 0.0
     # Sets the history rules could not judge (too little history, unknown counts).
     not_judged: NotJudgedTally = field(default_factory=NotJudgedTally)
+    # What the watch list came to (``watchlist``); None when it has no ``select`` entry.
+    watch: WatchReport | None = None
 
     @property
     def users_checked(self) -> int:
@@ -72,11 +81,31 @@ class RunResult:
         return self.users_total - self.users_checked
 
     @property
+    def watch_problems(self) -> list[str]:
+        """Selections of the watch list that could not be resolved: their users unchecked."""
+        return self.watch.problems if self.watch is not None else []
+
+    @property
     def outcome(self) -> Outcome:
-        """``ok`` only when every watched user was checked: that is what "working" means here."""
+        """``ok`` only when every watched user was checked: that is what "working" means here
+        (the users of a selection that could not be resolved were not)."""
         if self.fatal:
             return "cbs_unreachable"
-        return "partial" if self.errors else "ok"
+        return "partial" if self.errors or self.watch_problems else "ok"
+
+    def cbs_unusable(self, exc: CbsError, secrets: Iterable[str]) -> None:
+        """The CBS could not be used in this run (``exc``: wrong credentials, an outage)."""
+        self.fatal_reason = redact(str(exc), list(secrets))
+        self.fatal_cause = outage_cause(exc)
+        self.fatal = f"the CBS cannot be used: {self.fatal_reason}"
+        log.error("%s", self.fatal)
+
+    def count_calls(self, client: CbsCaller) -> None:
+        """Add a client's calls to the run's (one client per day checked, and for ListUsers)."""
+        self.api_calls += client.total_calls
+        self.api_retries += sum(client.retries.values())
+        _add_counts(self.calls_by_operation, client.calls)
+        _add_counts(self.api_errors_by_operation, client.failures)
 
     @property
     def exit_code(self) -> int:
@@ -106,7 +135,7 @@ class RunResult:
             "dry_run": self.dry_run,
             "api_calls": self.api_calls,
             "api_retries": self.api_retries,
-            "users": {"total": self.users_total, "checked": self.users_checked},
+            "users": self._users_json(),
             "alerts": [e.to_dict() for e in self.reported],
             "errors": [e.to_dict() for e in self.errors],
             "fatal": self.fatal,
@@ -116,3 +145,15 @@ class RunResult:
             "state_s": round(self.state_s, 3),  # of which in the state database
             "not_judged": self.not_judged.to_json(),
         }
+
+    def _users_json(self) -> dict[str, Any]:
+        users: dict[str, Any] = {"total": self.users_total, "checked": self.users_checked}
+        if self.watch is not None:
+            users |= self.watch.counts()
+            users["problems"] = list(self.watch.problems)
+        return users
+
+
+def _add_counts(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, count in more.items():
+        counts[key] = counts.get(key, 0) + count

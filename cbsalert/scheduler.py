@@ -149,7 +149,9 @@ class Service:
         now = datetime.now(UTC)
         day = default_day(config, now)
         slot = scheduled_slot(config, now) if scheduled else None
-        log.info("run %d started: checking %s for %d users", number, day, len(config.watch))
+        selecting = f" and {len(config.selections)} selections" if config.selections else ""
+        log.info("run %d started: checking %s for %d users%s", number, day, len(config.watch),
+                 selecting)  # fmt: skip
         started = time.monotonic()
         try:
             # No day: yesterday, and the days missed before it (catch-up), as `check` does.
@@ -258,7 +260,9 @@ def _metrics_server(
 
 def _describe(config: Config) -> str:
     return (
-        f"{len(config.watch)} watched users, {len(config.rules)} rules, "
+        f"{len(config.watch)} watched users"
+        + (f" and {len(config.selections)} selections" if config.selections else "")
+        + f", {len(config.rules)} rules, "
         f"{len(config.notifiers)} notifiers, schedule {config.schedule!r} ({config.timezone})"
         + (", heartbeat on" if config.heartbeat_url else "")
     )

@@ -66,10 +66,11 @@ def print_error(console: Console, exc: CbsalertError) -> None:
 
 
 def progress_printer(console: Console, total: int) -> Callable[[int, int], None]:
-    """``checked 40/800 users`` on one line that rewrites itself, about 20 times a run."""
-    step = max(1, total // 20)
+    """``checked 40/800 users`` on one line that rewrites itself, about 20 times a run
+    (``total`` is a first guess: the run's own count wins, selected users included)."""
 
     def show(done: int, total_: int) -> None:
+        step = max(1, (total_ or total) // 20)
         if done % step == 0 or done == total_:
             console.print(f"checked {done}/{total_} users", end="\r")
 

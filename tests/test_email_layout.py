@@ -222,6 +222,6 @@ def test_test_notify_sends_the_new_layout_over_smtp(smtp: SmtpSink, tmp_path: Pa
     assert message["Subject"].startswith("TEST · 🔴 5 critical — ")
     text, html = bodies(message)
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    assert "TEST MESSAGE" in html and html.count('class="card"') == 8
+    assert "TEST MESSAGE" in html and html.count('class="card"') == 9
     assert html.index('class="summary"') < html.index('class="card"')
-    assert "TEST MESSAGE" in text and text.count("What to do:") == 8
+    assert "TEST MESSAGE" in text and text.count("What to do:") == 9

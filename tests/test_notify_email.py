@@ -67,7 +67,7 @@ def test_a_digest_arrives_as_text_and_html_to_every_recipient(smtp: SmtpSink) ->
     assert mail.rcpt_tos == ["oncall@example.com", "backup-team@example.com", "boss@example.com"]
     message = mail.message
     assert message["Subject"] == (
-        "🔴 5 critical — CBS backup.example.com, example-laptop +3 · 3 warnings · 2 resolved · "
+        "🔴 5 critical — CBS backup.example.com, example-laptop +3 · 4 warnings · 2 resolved · "
         "backups of Sun 22 Nov"
     )
     assert message["To"] == "oncall@example.com, backup-team@example.com"
@@ -221,7 +221,7 @@ def test_user_templates_replace_the_bodies_and_subject(smtp: SmtpSink, tmp_path:
     assert message["Subject"] == "Backups 2026-11-22 (ignored newline)"
     text, html = parts(message)
     assert text.startswith("(cbs): Check that the CBS is up")
-    assert html.strip() == "<p>14 alerts</p>"
+    assert html.strip() == "<p>15 alerts</p>"
 
 
 def test_a_broken_user_template_is_a_delivery_error_naming_the_file(
@@ -247,8 +247,12 @@ def test_a_digest_over_max_alerts_says_what_it_left_out_and_names_the_users(
     [mail] = smtp.received
     text, html = parts(mail.message)
     assert text.count("What to do:") == html.count("What to do:") == 3
-    left = "7 more not listed here: 🔴 critical: 1 failed, 1 did not run · 🟠 warning: "
-    assert left + "1 not checked, 1 slower than usual, 1 restore failed · ✅ 2 resolved" in text
+    left = "8 more not listed here: 🔴 critical: 1 failed, 1 did not run · 🟠 warning: "
+    assert (
+        left + "1 selection unresolved, 1 not checked, 1 slower than usual, 1 restore failed"
+        " · ✅ 2 resolved" in text
+    )
+    assert "(watch)" not in text  # an alert about the server names no user
     assert "\n  example-user, example-gone, example-server, example-office\n" in text
     assert html.count("example-gone") == 1  # named in the HTML too, once
     assert "cbsalert alerts" not in text + html  # no command a phone cannot run

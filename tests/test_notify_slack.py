@@ -76,7 +76,7 @@ def test_webhook_delivers_the_headline_a_summary_and_one_section_per_entry(sink:
     headline = digest.message(context)["headline"]
     assert payload["text"] == escape_mrkdwn(headline)  # what the phone's notification shows
     assert payload["blocks"][0]["text"]["text"] == f"*{escape_mrkdwn(headline)}*"
-    assert headline.startswith("🔴 5 critical — CBS backup.example.com, example-laptop +3 · 3 warn")
+    assert headline.startswith("🔴 5 critical — CBS backup.example.com, example-laptop +3 · 4 warn")
     texts = sections(payload)
     failed = next(t for t in texts if "BS_STOP_BY_SYSTEM_ERROR" in t)
     assert failed.startswith(

@@ -47,6 +47,7 @@ ROWS = [
     Row("duration", True, "schedule moved", "slower than usual", None),
     Row("cbs_unreachable", False, "system user and password", "CBS unreachable", None),
     Row("user_unchecked", False, "watch list", "not checked", None),
+    Row("selection_unresolved", False, "login: entries", "selection unresolved", None),
 ]
 BY_KIND = pytest.mark.parametrize("row", ROWS, ids=[r.kind for r in ROWS])
 

@@ -233,7 +233,9 @@ def test_a_full_run_calls_nothing_but_the_read_operations(
     if server == "faulty":
         data["faults"] = {"error_rate": 0.2, "truncated_rate": 0.1, "html_rate": 0.1, "seed": 7}
     sim = make_sim(data)
-    raw = config_dict(sim.url, tmp_path, watch=[{"login": "busy"}, {"login": "idle"}],
+    # idle is found by ListUsers: discovering users only reads too
+    watch = [{"login": "busy"}, {"select": {"logins": ["idle"]}}]
+    raw = config_dict(sim.url, tmp_path, watch=watch,
                       rules=ALL_RULES)  # fmt: skip
     result = asyncio.run(run_once(Config.model_validate(raw), day=DAY2, now=NOW2))
 

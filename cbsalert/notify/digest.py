@@ -140,7 +140,9 @@ def _by_what(worst: Sequence[Alert]) -> list[dict[str, Any]]:
 def _left_out(worst: Sequence[Alert]) -> dict[str, Any]:
     firing = [a for a in worst if a.get("state") != "resolved"]
     severities = Counter(str(a.get("severity")) for a in firing)
-    logins = list(dict.fromkeys(str(a.get("login") or "") for a in worst))
+    # An alert about the server has a placeholder login ("(cbs)", "(watch)"): no user to name.
+    users = [a for a in worst if not a.get("about_server")]
+    logins = list(dict.fromkeys(str(a.get("login") or "") for a in users))
     return {
         "entries": len(worst),
         "critical": severities.get("critical", 0),

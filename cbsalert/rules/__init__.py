@@ -25,10 +25,14 @@ from cbsalert.rules.base import AppliesTo, Duration, RuleBase, format_duration, 
 from cbsalert.rules.builtin import (
     META_RULE_ID,
     UNCHECKED_RULE_ID,
+    UNRESOLVED_RULE_ID,
     CbsUnreachableRule,
+    SelectionUnresolvedRule,
     UserUncheckedRule,
+    builtin_rules,
     meta_rule,
     unchecked_rule,
+    unresolved_rule,
 )
 from cbsalert.rules.history import NoChangeRule
 from cbsalert.rules.jobs import (
@@ -44,12 +48,13 @@ from cbsalert.rules.unusual import ChangeSpikeRule, DurationRule
 
 __all__ = [
     "ALL_KINDS", "BUILTIN_KINDS", "DEFAULT_HINT", "KIND_HINTS", "META_RULE_ID", "RESOLVED_HINT",
-    "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "WEEKDAYS", "AppliesTo",
-    "BackupStatusRule", "CbsUnreachableRule", "ChangeSpikeRule", "Duration", "DurationRule",
-    "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "NoChangeRule", "NotJudged",
-    "RestoreStatusRule", "RuleBase", "UserUncheckedRule", "WarningCountRule", "Weekday",
-    "about_server", "assess", "evaluate", "format_duration", "hint", "meta_rule",
-    "parse_duration", "unchecked_rule", "what_happened",
+    "RULE_KINDS", "RUNNING_STATUSES", "UNCHECKED_RULE_ID", "UNRESOLVED_RULE_ID", "WEEKDAYS",
+    "AppliesTo", "BackupStatusRule", "CbsUnreachableRule", "ChangeSpikeRule", "Duration",
+    "DurationRule", "ErrorCountRule", "LongRunningRule", "MissingBackupRule", "NoChangeRule",
+    "NotJudged", "RestoreStatusRule", "RuleBase", "SelectionUnresolvedRule",
+    "UserUncheckedRule", "WarningCountRule", "Weekday", "about_server", "assess",
+    "builtin_rules", "evaluate", "format_duration", "hint", "meta_rule", "parse_duration",
+    "unchecked_rule", "unresolved_rule", "what_happened",
 ]  # fmt: skip
 
 RULE_KINDS: dict[str, type[RuleBase]] = {
@@ -67,6 +72,7 @@ RULE_KINDS: dict[str, type[RuleBase]] = {
 BUILTIN_KINDS: dict[str, type[RuleBase]] = {
     "cbs_unreachable": CbsUnreachableRule,
     "user_unchecked": UserUncheckedRule,
+    "selection_unresolved": SelectionUnresolvedRule,
 }
 
 # A view, not a copy: a kind added to either table is found at once.

@@ -8,7 +8,10 @@ config routes them (``meta_alert``, ``unchecked_alert``: ``notify`` and ``severi
 * ``cbsalert-user-unchecked`` (kind ``user_unchecked``), one per watched user that could not
   be checked. Without it a renamed or deleted login is only an exit code, which nobody
   reads under cron. When the CBS cannot be used nobody was checked, and these neither fire
-  nor resolve: the meta-alert speaks for all.
+  nor resolve: the meta-alert speaks for all;
+* ``cbsalert-selection-unresolved`` (kind ``selection_unresolved``): the watch list's
+  ``select`` entries could not be resolved (a CBS without ListUsers, or its error), so
+  their users were not checked; routed like the unchecked-user alert, a blind spot too.
 
 Their evidence is the run itself, not a day (``live``): a later run of the same day that
 reaches the CBS, or checks the user, resolves them.
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # the config imports the rule kinds: it cannot be imported he
 
 META_RULE_ID = "cbsalert-cbs-unreachable"
 UNCHECKED_RULE_ID = "cbsalert-user-unchecked"
+UNRESOLVED_RULE_ID = "cbsalert-selection-unresolved"
 # The meta-alert's login: part of its key, so it stays; no message shows it as a user.
 SERVER_LOGIN = "(cbs)"
 SAMPLE_SERVER = "backup.example.com"
@@ -191,6 +195,49 @@ class UserUncheckedRule(RuleBase):
         return out
 
 
+# The unresolved-selection alert's login: a placeholder of its own, so that it is an entry of
+# its own in a message, apart from the meta-alert's.
+WATCH_LOGIN = "(watch)"
+
+
+class SelectionUnresolvedRule(RuleBase):
+    """The users of the watch list's ``select`` entries are unknown in this run (not a
+    configurable kind). About the server: its login is the placeholder ``(watch)``."""
+
+    kind: Literal["selection_unresolved"] = "selection_unresolved"
+    live: ClassVar[bool] = True
+    what: ClassVar[str] = "selection unresolved"
+    about_server: ClassVar[bool] = True
+    hint: ClassVar[str] = (
+        "The users of the watch list's select entries are not checked until ListUsers "
+        "answers: name them with login: entries, or upgrade the CBS to a version with the "
+        "v2 ListUsers API; `cbsalert users` shows what is watched."
+    )
+
+    @classmethod
+    def samples(cls, evening: datetime) -> list[AlertEvent]:
+        rule = cls(id=f"sample-{cls.kind_name()}", severity="warning")
+        problem = "watch[1] (select: all) cannot be resolved: the CBS does not offer ListUsers"
+        finding = rule.run_finding(evening.date(), problem, SAMPLE_SERVER)
+        return [sample_event(finding, "new", evening, days=1)]
+
+    def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
+        return []
+
+    def run_finding(self, day: date, problem: str | None, server: str) -> Finding:
+        """Firing with ``problem`` (one line naming the entries, the cause and the fix);
+        clear when every selection was resolved (or none is left)."""
+        summary = (
+            f"CBS {server}: {problem}"
+            if problem
+            else f"cbsalert can tell again which users the watch list selects on CBS {server}."
+        )
+        return Finding(
+            rule=self.id, kind=self.kind, severity=self.severity, firing=problem is not None,
+            login=WATCH_LOGIN, day=day, summary=summary,
+        )  # fmt: skip
+
+
 def meta_rule(config: Config) -> CbsUnreachableRule:
     """The meta-alert, routed by ``meta_alert`` (default: every notifier, critical)."""
     return _routed(CbsUnreachableRule, META_RULE_ID, config.meta_alert, config)
@@ -202,7 +249,19 @@ def unchecked_rule(config: Config) -> UserUncheckedRule:
     return _routed(UserUncheckedRule, UNCHECKED_RULE_ID, config.unchecked_alert, config)
 
 
-B = TypeVar("B", CbsUnreachableRule, UserUncheckedRule)
+def unresolved_rule(config: Config) -> SelectionUnresolvedRule:
+    """The unresolved-selection alert, routed like the unchecked-user alert."""
+    return _routed(SelectionUnresolvedRule, UNRESOLVED_RULE_ID, config.unchecked_alert, config)
+
+
+def builtin_rules(
+    config: Config,
+) -> tuple[CbsUnreachableRule, UserUncheckedRule, SelectionUnresolvedRule]:
+    """Every built-in alert's rule, routed as the config says."""
+    return meta_rule(config), unchecked_rule(config), unresolved_rule(config)
+
+
+B = TypeVar("B", CbsUnreachableRule, UserUncheckedRule, SelectionUnresolvedRule)
 
 
 def _routed(kind: type[B], rule_id: str, settings: MetaAlert, config: Config) -> B:

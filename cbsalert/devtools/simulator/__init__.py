@@ -1,10 +1,12 @@
 """A simulated AhsayCBS: a real HTTP server on loopback, answering like the documents' examples.
 
-It serves the six read operations cbsalert uses, and the credential self-test
-AuthSystemUser (``cbsalert doctor``), from a data file. Three parts, one job each:
+It serves the read operations cbsalert uses (ListUsers too, on its v2 and v1 paths), and the
+credential self-test AuthSystemUser (``cbsalert doctor``), from a data file. Four parts, one
+job each:
 
 * ``data``: the world a data file describes (``SimData``, ``load_sim_data``);
 * ``world``: what the CBS answers to each operation in that world, quirks included;
+* ``users``: ListUsers, its filters, and an old server's answers for the path it lacks;
 * ``server``: the HTTP server (``Simulator``): the call log and injected faults.
 """
 

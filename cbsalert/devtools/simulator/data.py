@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +74,13 @@ class SimUser(_Model):
     login: str
     owner: str = ""
     user_id: str | None = None
+    client_type: str = "OBM"  # ListUsers' ClientType ("OBM", "ACB"), and its filter's
+    suspended: bool = False  # ListUsers says Status "SUSPENDED" (else "ENABLE")
+    user_group: str = ""  # ListUsers' UserGroupID, and its filter's
+    policy_group: str = ""  # ListUsers' PolicyGroupID, and its filter's
+    # Fields of its ListUsers record as sent, over (or instead of, with null) the above:
+    # other versions' fields, hostile values.
+    listed_as: dict[str, Any] = Field(default_factory=dict)
     backup_sets: list[SimBackupSet] = Field(default_factory=list)
     jobs: list[SimJob] = Field(default_factory=list)
     restores: list[SimRestore] = Field(default_factory=list)
@@ -99,6 +107,12 @@ class SimData(_Model):
     latency_ms: float = 0.0
     faults: SimFaults = Field(default_factory=SimFaults)
     users: list[SimUser] = Field(default_factory=list)
+    # The newest ListUsers the server has: "v2" (/obs/api/json/2/ListUsers.do, users under
+    # `User`; the deprecated v1 path answers too, under `Data`), "v1" (an old server: the v1
+    # path only), "none" (no ListUsers at all). A missing path answers `missing_path`: a
+    # `Status: Error` "Unsupported API: ListUsers", or HTTP 404.
+    list_users: Literal["v2", "v1", "none"] = "v2"
+    missing_path: Literal["error", "404"] = "error"
 
 
 def load_sim_data(path: str | Path) -> SimData:

@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
 from cbsalert.devtools.loopback import LoopbackServer, QuietHandler
+from cbsalert.devtools.simulator import users
 from cbsalert.devtools.simulator.data import SimData
 from cbsalert.devtools.simulator.world import World, error
 
 FaultKind = Literal[
     "500", "502_html", "timeout", "truncated", "data_string", "data_list", "refuse_auth"
 ]
-_PATH = re.compile(r"^/obs/api/json/(?:2/)?(?P<op>[A-Za-z0-9]+)\.do$")
+_PATH = re.compile(r"^/obs/api/json/(?P<v2>2/)?(?P<op>[A-Za-z0-9]+)\.do$")
 _SERVED = frozenset((*READ_OPERATIONS, AUTH_SYSTEM_USER))
 
 
@@ -91,6 +92,19 @@ class Simulator(LoopbackServer):
     def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """The JSON body the CBS would send for one call (faults aside)."""
         return self._world.answer(operation, params)
+
+    def answer_v1(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """ListUsers on its deprecated unversioned path (``answer`` is the v2 one's)."""
+        return self._world.answer(operation, params, v2=False)
+
+    def missing(self, operation: str, *, v2: bool) -> bool:
+        """Whether the call's path is one an old server answers with HTTP 404."""
+        data = self._world.data
+        return (
+            operation == "ListUsers"
+            and data.missing_path == "404"
+            and not users.offers(data, v2=v2)
+        )
 
     def send_raw(self, handler: QuietHandler, operation: str, params: dict[str, Any]) -> bool:
         """A seam for tests' hostile servers (tests/hostile.py): answer one call on the wire
@@ -165,7 +179,15 @@ class Simulator(LoopbackServer):
                 if fault is not None:
                     self._fault(fault)
                     return
-                body = json.dumps(sim.answer(operation, params)).encode()
+                v2 = match.group("v2") is not None
+                if sim.missing(operation, v2=v2):
+                    self.send_body(404, b"<html><body>404 Not Found</body></html>", "text/html")
+                    return
+                if operation == "ListUsers" and not v2:
+                    answer = sim.answer_v1(operation, params)
+                else:
+                    answer = sim.answer(operation, params)
+                body = json.dumps(answer).encode()
                 self.send_body(200, body, "application/json;charset=UTF-8")
 
             def _fault(self, kind: FaultKind) -> None:

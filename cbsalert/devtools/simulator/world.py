@@ -5,7 +5,8 @@ ListBackupJobMode records carry ``UserId`` and no ``ID``; ListRestoreJobStatus r
 ``Status`` and ``UserId`` and give times as ``yyyy-MM-dd HH:mm:ss`` although the table
 promises ``RestoreJobStatus``, ``UserID`` and ``yyyy-MM-dd-HH-mm-ss``; GetBackupJobProgress
 sends every number as a string; GetBackupJobReportSummary sends ``""`` for absent numbers
-and keys the table lacks. AuthSystemUser (``cbsalert doctor``) answers without ``Data``.
+and keys the table lacks. AuthSystemUser (``cbsalert doctor``) answers without ``Data``,
+ListUsers (``users.py``) with ``User``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from cbsalert.cbs import AUTH_SYSTEM_USER, READ_OPERATIONS
+from cbsalert.devtools.simulator import users
 from cbsalert.devtools.simulator.data import SimData, SimJob, SimRestore, SimUser
 
 _RELATIVE = re.compile(r"^D(?P<offset>[+-]\d+)?\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)$")
@@ -59,8 +61,8 @@ class World:
         parts = tuple(int(p) for p in re.findall(r"\d+", self.data.version)[:2])
         return parts >= _OPTIONAL_SINCE
 
-    def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The JSON body the CBS would send for one call."""
+    def answer(self, operation: str, params: dict[str, Any], *, v2: bool = True) -> dict[str, Any]:
+        """The JSON body the CBS would send for one call (``v2``: on the versioned path)."""
         if (
             params.get("SysUser") != self.data.system_user
             or params.get("SysPwd") != self.data.system_password
@@ -68,6 +70,10 @@ class World:
             return error("Incorrect system username/password", "com.ahsay.obs.core.dbs.c")
         if operation == AUTH_SYSTEM_USER:
             return {"Status": "OK"}  # the document's example: no Data at all
+        if operation == "ListUsers":
+            if not users.offers(self.data, v2=v2):
+                return error(users.UNSUPPORTED, "com.ahsay.cbs.api.a")
+            return users.list_users(self.users.values(), params, v2=v2)
         if operation not in READ_OPERATIONS:
             return error(f"Unsupported API: {operation}", "com.ahsay.cbs.api.a")
         if operation in ("ListBackupSets", "GetBackupSet") and not self._supports_optional():
