@@ -238,7 +238,7 @@ def _deliver(
                 )
             if notifier is None:
                 store.outbox.mark_failed(
-                    owed.id, "notifier no longer in the config", permanent=True, now=now
+                    owed.id, "notifier no longer in the config", permanent=True
                 )
                 result.deliveries_failed += 1
                 continue
@@ -253,7 +253,7 @@ def _deliver(
                 message = redact(text, secrets)
                 log.warning("delivery %d to %s failed: %s", owed.id, owed.notifier, message)
                 t = clock()
-                store.outbox.mark_failed(owed.id, message, permanent=permanent, now=now)
+                store.outbox.mark_failed(owed.id, message, permanent=permanent)
                 result.state_s += clock() - t
                 result.deliveries_failed += 1
                 continue
