@@ -17,10 +17,10 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from cbsalert.carryover import CarryOver
-from cbsalert.catchup import advance, plan_days, with_run_findings
+from cbsalert.catchup import advance, plan_days, with_run_findings, yesterday
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 def default_day(config: Config, now: datetime) -> date:
     """Yesterday, as a calendar day in the config's time zone."""
-    return now.astimezone(config.zone).date() - timedelta(days=1)
+    return yesterday(now, config.zone)
 
 
 def plan_messages(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cbsalert import render
+from cbsalert.catchup import yesterday
 from cbsalert.errors import ConfigError
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
 from cbsalert.notify.context import MessageContext, build_context
@@ -32,7 +33,7 @@ LONG = "x" * 10_000
 def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
     """Every kind's sample alerts about yesterday; with ``hostile``, a hostile variation of
     each kind's first sample and an alert of a kind this version does not know."""
-    day = (now.astimezone(zone) - timedelta(days=1)).date()
+    day = yesterday(now, zone)
     evening = datetime(day.year, day.month, day.day, 22, 15, tzinfo=zone)
     samples = [kind.samples(evening) for kind in ALL_KINDS.values()]
     events = [event for of_kind in samples for event in of_kind]
