@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cbsalert.cli import app
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
+from tests.cli_invoke import invoke
 
 GOOD = """\
 cbs:
@@ -89,10 +89,6 @@ def write(tmp_path: Path, slack: SlackSink, old: str = "", new: str = "") -> Pat
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
 
 
 def assert_config_error(result: Result, expected: list[str]) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cbsalert.cli import app
 from cbsalert.devtools.demo import demo_data
 from cbsalert.devtools.simulator import Simulator
+from tests.cli_invoke import invoke
 from tests.cli_process import cli_env, wait_for
 
 pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
@@ -27,10 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "cbsalert.yaml"
 EXAMPLE_ENV = {"CBSALERT_SYS_PASSWORD": "demo-password",
                "SLACK_WEBHOOK_URL": "http://127.0.0.1:8081/services/T0/B0/local"}  # fmt: skip
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 def one_line_error(result: Result) -> str:
