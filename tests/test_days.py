@@ -46,7 +46,7 @@ def check(config: Config, day: date, *, hours_after: float = 9, dry_run: bool = 
 
 
 def states(slack: SlackSink) -> list[str]:
-    """The state word of every alert section that reached Slack, in order."""
+    """The state words of every Slack alert section about set Docs, in order."""
     out = []
     for message in slack.messages:
         for block in message["blocks"]:
