@@ -104,13 +104,20 @@ def test_the_example_config_validates_and_dry_runs_against_the_simulated_cbs(
 # -- the quick start, as processes -------------------------------------------------------------
 
 
+def _ctrl_c_stops() -> None:
+    """SIGINT as a terminal's Ctrl-C finds it. A shell ignores SIGINT for what it starts in
+    the background (`pytest ... &`), the ignoring is inherited, and a Python process that
+    starts with SIGINT ignored never raises KeyboardInterrupt: ``stop`` would wait in vain."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Process:
     """A CLI process whose stdout is collected line by line as it arrives."""
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cbsalert", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=cli_env(),
+            stderr=subprocess.PIPE, text=True, env=cli_env(), preexec_fn=_ctrl_c_stops,
         )  # fmt: skip
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
