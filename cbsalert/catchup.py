@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from cbsalert.model import AlertEvent, Finding
 from cbsalert.reconcile import (
@@ -29,6 +29,13 @@ from cbsalert.reconcile import (
     reconcile_findings,
 )
 from cbsalert.rules import RuleBase
+
+
+def yesterday(now: datetime, zone: tzinfo) -> date:
+    """The day a daily check judges: yesterday, as a calendar day in ``zone`` (the config's
+    ``timezone``). The run (``pipeline.default_day``) and the sample alerts of
+    ``test-notify`` and ``validate`` both take it from here."""
+    return now.astimezone(zone).date() - timedelta(days=1)
 
 
 @dataclass(frozen=True)

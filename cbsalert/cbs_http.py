@@ -13,6 +13,7 @@ own logs either.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -34,6 +35,15 @@ from cbsalert.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _certifi_context() -> ssl.SSLContext:
+    """certifi's CAs, loaded once per process and shared by every client after: loading
+    them parses the whole bundle (~20 ms of CPU), which each run paid again. A private
+    ``cbs.ca_bundle`` is read afresh for each client, so a renewed file counts at once."""
+    return ssl.create_default_context(cafile=certifi.where())
+
 
 MB = 1_000_000
 API_PATH = "/obs/api/json"
@@ -100,8 +110,10 @@ class Lanes:
             # deprecates verify=<path>, so build it the way httpx did.
             if ca_bundle and os.path.isdir(ca_bundle):
                 verify = ssl.create_default_context(capath=ca_bundle)
+            elif ca_bundle:
+                verify = ssl.create_default_context(cafile=ca_bundle)
             else:
-                verify = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+                verify = _certifi_context()
         single = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         timeout = httpx.Timeout(timeout_s, connect=self._connect_timeout_s)
         headers = {

@@ -17,10 +17,10 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from cbsalert.carryover import CarryOver
-from cbsalert.catchup import advance, plan_days, with_run_findings
+from cbsalert.catchup import advance, plan_days, with_run_findings, yesterday
 from cbsalert.cbs import CbsClient
 from cbsalert.config import Config
 from cbsalert.daycheck import DayChecks
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def default_day(config: Config, now: datetime) -> date:
     """Yesterday, as a calendar day in the config's time zone."""
-    return now.astimezone(config.zone).date() - timedelta(days=1)
+    return yesterday(now, config.zone)
 
 
 def plan_messages(
@@ -263,7 +263,7 @@ def _deliver(
                 )
             if notifier is None:
                 store.outbox.mark_failed(
-                    owed.id, "notifier no longer in the config", permanent=True, now=now
+                    owed.id, "notifier no longer in the config", permanent=True
                 )
                 result.deliveries_failed += 1
                 continue
@@ -278,7 +278,7 @@ def _deliver(
                 message = redact(text, secrets)
                 log.warning("delivery %d to %s failed: %s", owed.id, owed.notifier, message)
                 t = clock()
-                store.outbox.mark_failed(owed.id, message, permanent=permanent, now=now)
+                store.outbox.mark_failed(owed.id, message, permanent=permanent)
                 result.state_s += clock() - t
                 result.deliveries_failed += 1
                 continue

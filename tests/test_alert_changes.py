@@ -15,8 +15,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.metrics import Metrics
 from cbsalert.state import open_store
 from tests.conftest import config_dict
-from tests.delivered import slack_states
-from tests.test_days import check, day, nightly
+from tests.test_days import check, day, nightly, states
 
 WARN, FAIL, OK = "BS_STOP_SUCCESS_WITH_WARNING", "BS_STOP_BY_SYSTEM_ERROR", "BS_STOP_SUCCESS"
 
@@ -29,11 +28,6 @@ def config_for(sim: Simulator, slack: SlackSink, tmp_path: Path, *rules: dict[st
         notifiers={"ops": {"type": "slack", "webhook_url": slack.url}},
     )  # fmt: skip
     return Config.model_validate(raw)
-
-
-def said(slack: SlackSink) -> list[str]:
-    """The state words of every Slack alert about set Docs, in order."""
-    return slack_states(slack.messages, "Docs")
 
 
 def stored(config: Config) -> list[dict[str, Any]]:
@@ -62,7 +56,7 @@ def test_a_warning_that_becomes_a_failure_is_announced_as_got_worse(
     assert json_alerts(worse) == [("escalated", "critical", str(day(1)))]
     assert worse.to_json()["alerts"][0]["previous_severity"] == "warning"
     assert json_alerts(same) == [("firing", "critical", str(day(2)))]
-    assert said(slack) == ["new", "got worse: was warning"]
+    assert states(slack) == ["new", "got worse: was warning"]
     assert [a["severity"] for a in stored(config)] == ["critical"]
 
 
@@ -79,7 +73,7 @@ def test_a_failure_that_eases_to_a_warning_is_recorded_and_shown_in_the_next_rem
     ]  # fmt: skip
     assert results[2].to_json()["alerts"][0]["previous_severity"] == "critical"
     # The reminder told people "warning", so failing again is worse than what they heard.
-    assert said(slack) == ["new", "still failing, was critical", "got worse: was warning"]
+    assert states(slack) == ["new", "still failing, was critical", "got worse: was warning"]
 
 
 def test_flapping_between_warning_and_failure_is_not_announced_each_time(
@@ -89,7 +83,7 @@ def test_flapping_between_warning_and_failure_is_not_announced_each_time(
     config = config_for(sim, slack, tmp_path)
     for i in range(5):
         check(config, day(i))
-    assert said(slack) == ["new"]  # people heard "critical" and it never got worse than that
+    assert states(slack) == ["new"]  # people heard "critical" and it never got worse than that
 
 
 # -- 15.5: the JSON lists what is firing ------------------------------------------------------
@@ -136,7 +130,7 @@ def test_an_episode_that_began_silenced_is_new_once_and_marked_when_announced(
     assert [[(a["state"], a["silenced"]) for a in alerts] for alerts in docs] == [
         [("new", True)], [("firing", True)], [("unsilenced", False)], [("firing", False)],
     ]  # fmt: skip
-    assert said(slack) == ["silence ended"]
+    assert states(slack) == ["silence ended"]
 
 
 # -- 15.7: a resolved alert keeps its severity ------------------------------------------------

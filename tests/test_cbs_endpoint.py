@@ -30,7 +30,7 @@ from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.errors import EXIT_CBS, EXIT_PARTIAL, CbsConnectError, CbsError, CbsNotApiError
 from cbsalert.fetch import fetch_day
 from cbsalert.pipeline import RunResult, run_once
-from tests.cli_process import run_cli
+from tests.cli_invoke import invoke
 from tests.conftest import SYS_PASSWORD
 from tests.delivered import slack_texts
 from tests.fault_world import ALICE, DAY2, NOW2, WORLD, check_args, fault_config, many_users, save
@@ -144,9 +144,9 @@ def test_a_wrong_cbs_url_is_exit_3_with_the_meta_alert_and_the_fix(
     """The operator's mistake, run as the operator runs it."""
     sim = make_sim(WORLD)
     raw = fault_config(sim.url + "/obs/api/json", tmp_path, slack_url=slack.url)
-    done = run_cli(*check_args(save(tmp_path, raw), DAY2, "--format", "json"))
+    done = invoke(*check_args(save(tmp_path, raw), DAY2, "--format", "json"))
 
-    assert done.returncode == EXIT_CBS, done.stderr
+    assert done.exit_code == EXIT_CBS, done.output
     called = f"{sim.url}/obs/api/json/obs/api/json/ListBackupJobMode.do"
     fatal = json.loads(done.stdout)["fatal"]
     assert fatal == f"the CBS cannot be used: ListBackupJobMode: answered HTTP 404 for {called}: " \

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cbsalert.cli import app
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
+from tests.cli_invoke import invoke
 
 GOOD = """\
 cbs:
@@ -82,17 +82,17 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CBSALERT_SYS_PASSWORD", "Sys-S3cret-pw!")
 
 
-def write(tmp_path: Path, slack: SlackSink, old: str = "", new: str = "") -> Path:
-    text = GOOD.replace("{state}", str(tmp_path / "state.db")).replace("{webhook}", slack.url)
+def write(
+    tmp_path: Path, slack: SlackSink, old: str = "", new: str = "", *, good: str = GOOD
+) -> Path:
+    """``good`` (this module's GOOD by default) with ``old`` replaced by ``new``, as
+    tmp_path/cbsalert.yaml, pointing at ``slack``."""
+    text = good.replace("{state}", str(tmp_path / "state.db")).replace("{webhook}", slack.url)
     assert old in text
     path = tmp_path / "cbsalert.yaml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
 
 
 def assert_config_error(result: Result, expected: list[str]) -> None:
@@ -102,6 +102,16 @@ def assert_config_error(result: Result, expected: list[str]) -> None:
     assert len(result.output.splitlines()) <= 10, result.output  # one screen
     for text in expected:
         assert text in result.stderr, result.stderr
+
+
+def assert_refused(command: str, path: Path, slack: SlackSink, expected: list[str]) -> Result:
+    """``cbsalert COMMAND -c PATH`` refuses the config as ``assert_config_error`` says,
+    before any message is sent or a state database is made."""
+    result = invoke(command, "-c", str(path))
+    assert_config_error(result, expected)
+    assert slack.requests == []
+    assert not (path.parent / "state.db").exists()
+    return result
 
 
 def test_the_good_config_validates(tmp_path: Path, slack: SlackSink) -> None:
@@ -115,13 +125,7 @@ def test_a_broken_config_names_file_line_and_key_exits_2_and_sends_nothing(
     command: str, case: str, tmp_path: Path, slack: SlackSink
 ) -> None:
     old, new, expected = CASES[case]
-    path = write(tmp_path, slack, old, new)
-
-    result = invoke(command, "-c", str(path))
-
-    assert_config_error(result, expected)
-    assert slack.requests == []
-    assert not (tmp_path / "state.db").exists()
+    assert_refused(command, write(tmp_path, slack, old, new), slack, expected)
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path, slack: SlackSink) -> None:

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from cbsalert.cli import app
 from cbsalert.config import load_config
 from cbsalert.devtools.certs import openssl_available
 from cbsalert.devtools.simulator import Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
+from tests.cli_invoke import invoke
 from tests.conftest import config_dict, write_config
 
 FAILED = {
@@ -34,10 +33,6 @@ FAILED = {
         }
     ],
 }  # fmt: skip
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
 
 
 def config_in(folder: Path, sim_url: str, **overrides: Any) -> Path:

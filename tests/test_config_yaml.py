@@ -12,6 +12,7 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ import pytest
 from cbsalert.config import load_config
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import EXIT_CONFIG
-from tests.test_config_errors import assert_config_error, invoke
+from tests import test_config_errors as config_errors
+from tests.test_config_errors import assert_config_error, assert_refused, invoke
 
 GOOD = """\
 cbs:
@@ -140,18 +142,7 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CBSALERT_SYS_PASSWORD", "Sys-S3cret-pw!")
 
 
-def write(tmp_path: Path, slack: SlackSink, old: str = "", new: str = "") -> Path:
-    text = GOOD.replace("{webhook}", slack.url)
-    assert old in text
-    path = tmp_path / "cbsalert.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
-def test_the_good_config_validates(tmp_path: Path, slack: SlackSink) -> None:
-    result = invoke("validate", "-c", str(write(tmp_path, slack)))
-    assert result.exit_code == 0, result.output
+write = partial(config_errors.write, good=GOOD)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -160,14 +151,13 @@ def test_a_yaml_or_structure_mistake_names_file_and_line_exits_2_and_sends_nothi
     command: str, case: str, tmp_path: Path, slack: SlackSink
 ) -> None:
     old, new, expected = CASES[case]
-    path = write(tmp_path, slack, old, new)
-
-    result = invoke(command, "-c", str(path))
-
-    assert_config_error(result, expected)
+    result = assert_refused(command, write(tmp_path, slack, old, new), slack, expected)
     assert "Db-S3cret" not in result.output
-    assert slack.requests == []
-    assert not (tmp_path / "state.db").exists()
+
+
+def test_the_good_config_validates(tmp_path: Path, slack: SlackSink) -> None:
+    result = invoke("validate", "-c", str(write(tmp_path, slack)))
+    assert result.exit_code == 0, result.output
 
 
 def test_a_problem_inside_an_anchor_is_reported_once_at_its_own_line(

@@ -21,21 +21,18 @@ UNREADABLE = [math.inf, math.nan, "1e400", "0x10", "NaN", -4, None, ""]
 
 
 @pytest.mark.parametrize("value", UNREADABLE)
-def test_error_count_fires_on_an_unreadable_count(value: Any) -> None:
-    found = rule(kind="error_count", threshold=5).evaluate(snap([job(errors=value)]), NOW)
+@pytest.mark.parametrize(
+    ("kind", "field", "threshold"),
+    [("error_count", "errors", 5), ("warning_count", "warnings", 50)],
+)
+def test_a_count_rule_fires_on_an_unreadable_count(
+    kind: str, field: str, threshold: int, value: Any
+) -> None:
+    found = rule(kind=kind, threshold=threshold).evaluate(snap([job(**{field: value})]), NOW)
 
     [alert] = firing(found)
-    assert alert.errors == UNKNOWN
-    assert "error count cannot be read" in alert.summary
-
-
-@pytest.mark.parametrize("value", UNREADABLE)
-def test_warning_count_fires_on_an_unreadable_count(value: Any) -> None:
-    found = rule(kind="warning_count", threshold=50).evaluate(snap([job(warnings=value)]), NOW)
-
-    [alert] = firing(found)
-    assert alert.warnings == UNKNOWN
-    assert "warning count cannot be read" in alert.summary
+    assert getattr(alert, field) == UNKNOWN
+    assert f"{field.removesuffix('s')} count cannot be read" in alert.summary
 
 
 def test_a_readable_count_after_an_unreadable_one_clears_the_alert() -> None:

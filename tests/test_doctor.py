@@ -73,6 +73,27 @@ def line(output: str, start: str) -> str:
     return found
 
 
+def oncall_email(smtp: SmtpSink, **fields: Any) -> dict[str, Any]:
+    """An email notifier "oncall" logging in to ``smtp`` as SMTP_USER; ``fields`` override."""
+    return {
+        "oncall": {
+            "type": "email", "smtp_host": smtp.host, "smtp_port": smtp.port,
+            "username": SMTP_USER, "password": SMTP_PASSWORD,
+            "from": "cbsalert@example.com", "to": ["oncall@example.com"], **fields,
+        }
+    }  # fmt: skip
+
+
+def ops_slack(slack: SlackSink) -> dict[str, Any]:
+    """A Slack Web API notifier "ops-slack" posting with TOKEN through ``slack``."""
+    return {
+        "ops-slack": {
+            "type": "slack", "token": TOKEN, "channel": "#backups",
+            "base_url": slack.api_base_url,
+        }
+    }  # fmt: skip
+
+
 def test_a_sound_setup_passes_every_check_and_sends_nothing(
     tmp_path: Path, sim: Simulator, state_url: str
 ) -> None:
@@ -81,22 +102,9 @@ def test_a_sound_setup_passes_every_check_and_sends_nothing(
         SmtpSink(auth=(SMTP_USER, SMTP_PASSWORD)) as smtp,
     ):
         notifiers = {
-            "ops-slack": {
-                "type": "slack",
-                "token": TOKEN,
-                "channel": "#backups",
-                "base_url": slack.api_base_url,
-            },
+            **ops_slack(slack),
             "ops-hook": {"type": "slack", "webhook_url": slack.url},
-            "oncall": {
-                "type": "email",
-                "smtp_host": smtp.host,
-                "smtp_port": smtp.port,
-                "username": SMTP_USER,
-                "password": SMTP_PASSWORD,
-                "from": "cbsalert@example.com",
-                "to": ["oncall@example.com"],
-            },
+            **oncall_email(smtp),
         }
         path = configure(tmp_path, sim, state_url, notifiers=notifiers, heartbeat_url=HEARTBEAT)
 
@@ -217,14 +225,7 @@ def test_an_invalid_slack_token_fails_exit_1(
     tmp_path: Path, sim: Simulator, state_url: str
 ) -> None:
     with SlackSink(token="xoxb-the-right-one") as slack:
-        notifiers = {
-            "ops-slack": {
-                "type": "slack",
-                "token": TOKEN,
-                "channel": "#backups",
-                "base_url": slack.api_base_url,
-            }
-        }
+        notifiers = ops_slack(slack)
         code, out = doctor(configure(tmp_path, sim, state_url, notifiers=notifiers))
         assert slack.messages == []
 
@@ -238,17 +239,7 @@ def test_a_wrong_smtp_password_fails_and_sends_no_mail(
     tmp_path: Path, sim: Simulator, state_url: str
 ) -> None:
     with SmtpSink(auth=(SMTP_USER, SMTP_PASSWORD)) as smtp:
-        notifiers = {
-            "oncall": {
-                "type": "email",
-                "smtp_host": smtp.host,
-                "smtp_port": smtp.port,
-                "username": SMTP_USER,
-                "password": "not-the-password",
-                "from": "cbsalert@example.com",
-                "to": ["oncall@example.com"],
-            }
-        }
+        notifiers = oncall_email(smtp, password="not-the-password")
         code, out = doctor(configure(tmp_path, sim, state_url, notifiers=notifiers))
         assert smtp.received == []
 
@@ -262,19 +253,7 @@ def test_smtp_starttls_with_a_private_ca_passes(
     tmp_path: Path, sim: Simulator, state_url: str
 ) -> None:
     with SmtpSink(auth=(SMTP_USER, SMTP_PASSWORD), tls="starttls") as smtp:
-        notifiers = {
-            "oncall": {
-                "type": "email",
-                "smtp_host": smtp.host,
-                "smtp_port": smtp.port,
-                "security": "starttls",
-                "ca_bundle": smtp.cert_file,
-                "username": SMTP_USER,
-                "password": SMTP_PASSWORD,
-                "from": "cbsalert@example.com",
-                "to": ["oncall@example.com"],
-            }
-        }
+        notifiers = oncall_email(smtp, security="starttls", ca_bundle=smtp.cert_file)
         code, out = doctor(configure(tmp_path, sim, state_url, notifiers=notifiers))
         assert smtp.received == []
 

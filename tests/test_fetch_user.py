@@ -21,6 +21,7 @@ from cbsalert.pipeline import RunResult, run_once
 from cbsalert.state import StateStore
 from tests.conftest import config_dict
 from tests.state_helpers import db_url  # noqa: F401 - the fixture, parametrised over both backends
+from tests.test_check import firing
 
 DAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -48,14 +49,6 @@ def config(sim: Simulator, tmp_path: Any, *rules: dict[str, Any], **overrides: A
 
 def check(cfg: Config, *, dry_run: bool = True) -> RunResult:
     return asyncio.run(run_once(cfg, day=DAY, dry_run=dry_run, now=NOW))
-
-
-def firing(result: RunResult) -> set[tuple[str, str, str | None]]:
-    return {
-        (e.finding.rule, e.finding.login, e.finding.backup_set_id)
-        for e in result.reported
-        if e.finding.firing
-    }
 
 
 # -- 14.6: records of another day -------------------------------------------------------------

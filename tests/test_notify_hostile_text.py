@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,39 +61,25 @@ def test_a_mail_subject_and_body_carry_no_control_or_bidi_characters() -> None:
         assert not UNSAFE.search(re.sub(r"[\r\n\t]", "", body.get_content()))
 
 
+def text_objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every Block Kit text object (``mrkdwn`` or ``plain_text``) in ``node``, depth first."""
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text"):
+            yield node
+        for value in node.values():
+            yield from text_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from text_objects(value)
+
+
 def slack_texts(payload: dict[str, Any]) -> list[str]:
     """Every text a person sees in a Slack payload: the fallback and each text object."""
-    texts = [payload["text"]]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
-                texts.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload["blocks"])
-    return texts
+    return [payload["text"], *(o["text"] for o in text_objects(payload["blocks"]) if "text" in o)]
 
 
 def mrkdwn_objects(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload["blocks"])
-    return found
+    return [o for o in text_objects(payload["blocks"]) if o["type"] == "mrkdwn"]
 
 
 def test_slack_text_has_no_control_characters_and_no_name_can_notify_a_channel() -> None:

@@ -44,9 +44,7 @@ def test_failed_delivery_is_retried_on_each_claim_until_max_attempts(store: Stat
     for attempt in (1, 2, 3):
         [owed] = claim(store, morning(attempt), max_attempts=3)
         assert owed.attempts == attempt
-        store.outbox.mark_failed(
-            owed.id, f"timeout #{attempt}", permanent=False, now=morning(attempt)
-        )
+        store.outbox.mark_failed(owed.id, f"timeout #{attempt}", permanent=False)
     assert claim(store, morning(4), max_attempts=3) == []
     [alert] = store.list_alerts()
     assert (alert["failed_deliveries"], alert["last_delivery_error"]) == (1, "timeout #3")
@@ -58,7 +56,7 @@ def test_failing_notifier_does_not_hold_back_the_others(store: StateStore) -> No
     assert sorted(d.notifier for d in first) == ["mail", "ops"]
     for delivery in first:
         if delivery.notifier == "ops":
-            store.outbox.mark_failed(delivery.id, "503 from Slack", permanent=False, now=morning(1))
+            store.outbox.mark_failed(delivery.id, "503 from Slack", permanent=False)
         else:
             store.outbox.mark_sent(delivery.id, now=morning(1))
     assert [(d.notifier, d.attempts) for d in claim(store, morning(2))] == [("ops", 2)]
@@ -69,12 +67,12 @@ def test_permanent_failure_is_not_retried_every_run_but_daily_and_stays_visible(
 ) -> None:
     check(store, 1, backup(1))
     [owed] = claim(store, morning(1), max_attempts=2)
-    store.outbox.mark_failed(owed.id, "channel_not_found", permanent=True, now=morning(1))
+    store.outbox.mark_failed(owed.id, "channel_not_found", permanent=True)
     for hours in (1, 6, 12):
         assert claim(store, morning(1) + timedelta(hours=hours), max_attempts=2) == []
     [again] = claim(store, morning(2), max_attempts=2)  # a day later: someone may have fixed it
     assert again.attempts == 2
-    store.outbox.mark_failed(again.id, "channel_not_found", permanent=True, now=morning(2))
+    store.outbox.mark_failed(again.id, "channel_not_found", permanent=True)
     assert claim(store, morning(3), max_attempts=2) == []  # out of attempts
     [alert] = store.list_alerts()
     assert alert["failed_deliveries"] == alert["permanent_failures"] == 1

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cbsalert.cli import app
 from cbsalert.devtools.demo import demo_data
 from cbsalert.devtools.simulator import Simulator
+from tests.cli_invoke import invoke
 from tests.cli_process import cli_env, wait_for
 
 pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
@@ -27,10 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "cbsalert.yaml"
 EXAMPLE_ENV = {"CBSALERT_SYS_PASSWORD": "demo-password",
                "SLACK_WEBHOOK_URL": "http://127.0.0.1:8081/services/T0/B0/local"}  # fmt: skip
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 def one_line_error(result: Result) -> str:
@@ -108,13 +104,20 @@ def test_the_example_config_validates_and_dry_runs_against_the_simulated_cbs(
 # -- the quick start, as processes -------------------------------------------------------------
 
 
+def _ctrl_c_stops() -> None:
+    """SIGINT as a terminal's Ctrl-C finds it. A shell ignores SIGINT for what it starts in
+    the background (`pytest ... &`), the ignoring is inherited, and a Python process that
+    starts with SIGINT ignored never raises KeyboardInterrupt: ``stop`` would wait in vain."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Process:
     """A CLI process whose stdout is collected line by line as it arrives."""
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cbsalert", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=cli_env(),
+            stderr=subprocess.PIPE, text=True, env=cli_env(), preexec_fn=_ctrl_c_stops,
         )  # fmt: skip
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from cbsalert.config import Config
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.errors import ConfigError
 from cbsalert.notify import slack_text, testmsg
+from cbsalert.pipeline import default_day
 from cbsalert.rules import RULE_KINDS
 
 ZONE = "Europe/Amsterdam"
@@ -99,6 +100,16 @@ def test_the_samples_cover_every_kind_state_and_null_fields() -> None:
     assert any(a["backup_set_id"] is None and a["job_id"] is None for a in alerts)
     assert any(a["start_time"] and a["end_time"] is None for a in alerts)
     assert any(len(a["owner"] or "") >= 10_000 for a in alerts)
+
+
+def test_the_samples_speak_of_the_day_a_run_would_check_in_the_config_zone() -> None:
+    late_evening_utc = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # the 23rd in Amsterdam
+    config = make_config({})
+    expected = default_day(config, late_evening_utc)
+    assert str(expected) == "2026-11-22"
+    for hostile in (False, True):
+        context = testmsg.sample_context(late_evening_utc, ZONE, hostile=hostile)
+        assert context["run"]["date"] == str(expected)
 
 
 def test_built_in_templates_validate_cleanly() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -27,22 +29,30 @@ def _hold_lock(url: str, holder: str, taken: threading.Event, release: threading
     store.close()
 
 
-def test_second_run_waits_for_the_lock_then_gives_up_clearly(
-    db_url: str, store: StateStore
-) -> None:
+@contextmanager
+def held_by_cron_run(url: str) -> Iterator[threading.Event]:
+    """The run lock held by "cron-run" (another store, in another thread) until the event
+    yielded is set, or the block ends."""
     taken, release = threading.Event(), threading.Event()
-    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
+    first = threading.Thread(target=_hold_lock, args=(url, "cron-run", taken, release))
     first.start()
     try:
         assert taken.wait(10)
+        yield release
+    finally:
+        release.set()
+        first.join()
+
+
+def test_second_run_waits_for_the_lock_then_gives_up_clearly(
+    db_url: str, store: StateStore
+) -> None:
+    with held_by_cron_run(db_url):
         started = time.monotonic()
         timeout = pytest.raises(LockTimeoutError, match=r"cron-run.*gave up after 0\.5 s")
         with timeout, store.lock.hold("serve", timeout_s=0.5):
             pass
         assert time.monotonic() - started >= 0.5
-    finally:
-        release.set()
-        first.join()
     with store.lock.hold("serve", timeout_s=1):
         pass
 
@@ -50,14 +60,10 @@ def test_second_run_waits_for_the_lock_then_gives_up_clearly(
 def test_waiting_run_gets_the_lock_once_the_other_releases_it(
     db_url: str, store: StateStore
 ) -> None:
-    taken, release = threading.Event(), threading.Event()
-    first = threading.Thread(target=_hold_lock, args=(db_url, "cron-run", taken, release))
-    first.start()
-    assert taken.wait(10)
-    threading.Timer(0.3, release.set).start()
-    with store.lock.hold("serve", timeout_s=10):
-        assert release.is_set()
-    first.join()
+    with held_by_cron_run(db_url) as release:
+        threading.Timer(0.3, release.set).start()
+        with store.lock.hold("serve", timeout_s=10):
+            assert release.is_set()
 
 
 def test_lock_is_kept_alive_by_its_heartbeat(db_url: str, store: StateStore) -> None:

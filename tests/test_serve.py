@@ -31,6 +31,7 @@ from cbsalert.devtools.slack import SlackSink
 from cbsalert.devtools.smtp import SmtpSink
 from cbsalert.scheduler import scheduled_slot
 from cbsalert.state import open_store
+from tests.cli_invoke import invoke
 from tests.conftest import SYS_PASSWORD, config_dict
 
 pytestmark = pytest.mark.slow  # starts processes, waits on real timeouts
@@ -211,11 +212,8 @@ def test_runs_follow_the_schedule_say_each_alert_once_and_sigterm_lets_the_run_f
     assert "obm2" in json.dumps(slack.messages[-1])
 
     sim.set_data(sim_data(world(user("obm", FAILED_JOB), user("obm2", FAILED_JOB))))
-    check = subprocess.run(
-        [sys.executable, "-m", "cbsalert", "check", "-c", str(path), "--format", "json"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
-    assert check.returncode == 0, check.stderr
+    check = invoke("check", "-c", str(path), "--format", "json")
+    assert check.exit_code == 0, check.output
     doc = json.loads(check.stdout)
     assert doc["date"] == yesterday() and doc["deliveries"] == {"sent": 0, "failed": 0}
     assert {a["state"] for a in doc["alerts"]} == {"firing"}
@@ -407,11 +405,8 @@ def test_a_run_outlasting_the_shutdown_timeout_is_left_and_the_next_run_catches_
     assert "run 1 finished" not in svc.log and slack.messages == []
 
     sim.set_data(sim_data(world(user("obm", FAILED_JOB))))
-    check = subprocess.run(
-        [sys.executable, "-m", "cbsalert", "check", "-c", str(path), "--format", "json"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
-    assert check.returncode == 0, check.stderr
+    check = invoke("check", "-c", str(path), "--format", "json")
+    assert check.exit_code == 0, check.output
     assert json.loads(check.stdout)["deliveries"] == {"sent": 1, "failed": 0}
     assert len(slack.messages) == 1
 

@@ -199,34 +199,22 @@ def test_restore_status_answers_with_status_and_user_id_like_the_example() -> No
     ]
 
 
-def test_progress_sends_every_number_as_a_string() -> None:
+def running_job_data(operation: str, **params: str) -> Any:
+    """``operation``'s Data about obm's job that is still running (``world()``)."""
+    job = {"LoginName": "obm", "BackupSetID": "1687755057644", "BackupJobID": "2024-06-26-22-00-00"}
     with Simulator(world()) as sim:
-        progress = data_of(
-            post(
-                sim,
-                "GetBackupJobProgress",
-                LoginName="obm",
-                BackupSetID="1687755057644",
-                BackupJobID="2024-06-26-22-00-00",
-            )
-        )
+        return data_of(post(sim, operation, **job, **params))
+
+
+def test_progress_sends_every_number_as_a_string() -> None:
+    progress = running_job_data("GetBackupJobProgress")
     assert progress["UserID"] == "obm"
     for key in ("TotalFileCount", "CurrentFileCount", "UploadedFileSize", "TotalFileSize"):
         assert isinstance(progress[key], str), key
 
 
 def test_report_of_a_running_job_has_an_empty_status_and_empty_strings() -> None:
-    with Simulator(world()) as sim:
-        report = data_of(
-            post(
-                sim,
-                "GetBackupJobReportSummary",
-                LoginName="obm",
-                BackupSetID="1687755057644",
-                BackupJobID="2024-06-26-22-00-00",
-                DestinationID="1687755083984",
-            )
-        )
+    report = running_job_data("GetBackupJobReportSummary", DestinationID="1687755083984")
     assert report["BackupJobStatus"] == ""
     assert report["EndTime"] == ""
     assert report["MissedDatabase"] == ""

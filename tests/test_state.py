@@ -324,9 +324,7 @@ def test_prune_forgets_old_resolved_alerts_and_finished_deliveries(store: StateS
 def test_no_secret_reaches_the_database(store: StateStore) -> None:
     [delivery_id] = store.outbox.enqueue([("ops", {"text": f"token {SECRET}"}, [])], now=morning(1))
     claim(store, morning(1), max_attempts=5)
-    store.outbox.mark_failed(
-        delivery_id, f"invalid_auth for {SECRET}", permanent=True, now=morning(1)
-    )
+    store.outbox.mark_failed(delivery_id, f"invalid_auth for {SECRET}", permanent=True)
     with store.engine.connect() as connection:
         dump = json.dumps(
             [

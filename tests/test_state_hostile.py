@@ -8,10 +8,7 @@ control characters, lone surrogates, the alert key's separator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from cbsalert.model import Finding, JobResult, UserSnapshot
 from cbsalert.records import BackupJob, BackupSet, Destination, JobReport, RestoreJob
@@ -23,6 +20,7 @@ from tests.state_helpers import (
     morning,
     rules_of,
 )
+from tests.state_helpers import store as store  # the StateStore on it
 from tests.test_rules import rule
 
 LONG_ID = "1687505199600" * 30  # 390 characters
@@ -34,14 +32,6 @@ RULES = rules_of(
     rule(kind="missing_backup", id="missing"),
     rule(kind="restore_status", id="restore"),
 )
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[StateStore]:  # noqa: F811 - the imported fixture
-    store = StateStore(db_url)
-    store.upgrade()
-    yield store
-    store.close()
 
 
 def _job(set_id: str, start: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import inspect
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,11 @@ from cbsalert.errors import StateError
 from cbsalert.state import HeldLock, StateStore
 from cbsalert.state.outbox import INTERRUPTED
 from tests.state_helpers import counts, day, db_url, morning  # noqa: F401 - db_url is a fixture
+from tests.state_helpers import store as store  # the StateStore on it
 
 PACKAGE = Path(cbsalert.state.__file__).parent
 PARTS = ("alerts", "silences", "outbox", "runlock", "history", "carried", "jobhistory")
 SHARED = {"cbsalert.state.storage", "cbsalert.state.tables"}
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[StateStore]:  # noqa: F811 - the imported fixture
-    store = StateStore(db_url)
-    store.upgrade()
-    yield store
-    store.close()
 
 
 def _state_imports(module: str) -> set[str]:

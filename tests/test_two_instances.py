@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from sqlalchemy.engine import make_url
 from cbsalert.devtools.simulator import Simulator
 from cbsalert.devtools.slack import SlackSink
 from cbsalert.state import open_store
+from tests.cli_invoke import invoke
 from tests.test_serve import (
     FAILED_JOB,
     GOOD_JOB,
@@ -106,11 +105,8 @@ def test_two_instances_share_the_work_and_a_killed_one_is_taken_over(
         lock_timeout_s=30, lock_ttl_s=3,
     )  # fmt: skip
     config = put_config(tmp_path / "c.yaml", raw)
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "cbsalert", "db", "upgrade", "-c", str(config)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert upgrade.returncode == 0, upgrade.stderr
+    upgrade = invoke("db", "upgrade", "-c", str(config))
+    assert upgrade.exit_code == 0, upgrade.output
     first, second = start_pair(tmp_path, config)
     try:
         # Several scheduled runs: each is done by one instance, the other skips it.

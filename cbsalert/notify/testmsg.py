@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cbsalert import render
+from cbsalert.catchup import yesterday
 from cbsalert.errors import ConfigError
 from cbsalert.model import UNKNOWN, AlertEvent, Finding
 from cbsalert.notify.context import MessageContext, build_context
@@ -51,7 +52,7 @@ def _events(now: datetime, zone: ZoneInfo, hostile: bool) -> list[AlertEvent]:
 
 def _evening(now: datetime, zone: ZoneInfo) -> datetime:
     """22:15 yesterday: the samples' backups ran then."""
-    day = (now.astimezone(zone) - timedelta(days=1)).date()
+    day = yesterday(now, zone)
     return datetime(day.year, day.month, day.day, 22, 15, tzinfo=zone)
 
 

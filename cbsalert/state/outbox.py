@@ -183,9 +183,10 @@ class Outbox:
     def mark_sent(self, delivery_id: int, *, now: datetime) -> None:
         self._mark(delivery_id, status="sent", sent_at=now, claim_token=None)
 
-    def mark_failed(self, delivery_id: int, error: str, *, permanent: bool, now: datetime) -> None:
+    def mark_failed(self, delivery_id: int, error: str, *, permanent: bool) -> None:
         """Record a failed attempt; a permanent failure is claimed again only after
-        ``PERMANENT_RETRY_AFTER``."""
+        ``PERMANENT_RETRY_AFTER``, counted from the claim (``last_attempt_at``, which
+        ``claim_owed`` sets), so the failure itself needs no time."""
         text = self._storage.redact(error)[:4000]
         self._mark(
             delivery_id, status="failed", permanent=permanent, last_error=text, claim_token=None

@@ -16,7 +16,7 @@ A run uses it in this order::
         events = store.reconcile_days(days, rules, now=now, plan=..., checked_through=...)
         for owed in store.outbox.claim_owed(lock, max_attempts=cfg.max_attempts, now=now):
             notifier.send(owed.context), then store.outbox.mark_sent(owed.id, now=...)
-            or store.outbox.mark_failed(owed.id, error, permanent=..., now=...)
+            or store.outbox.mark_failed(owed.id, error, permanent=...)
 
 A run killed at any point loses nothing; at worst the message that was being sent goes out
 twice. ``reconcile_days(..., dry_run=True)`` reads the same and writes nothing.
