@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from cbsalert import clibackfill, cliops, terminal
+from cbsalert import clibackfill, cliops, clireport, terminal
 from cbsalert.cliapp import Format, FormatOpt, app, db_app, load, options
 from cbsalert.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE, UsageError
 from cbsalert.logs import setup_logging
@@ -178,9 +178,11 @@ def sinks(
     run_sinks(terminal.stdout(), slack_port=slack_port, smtp_port=smtp_port)
 
 
-# Filling job history for days before the first check (clibackfill); the commands an
-# operator uses between checks (cliops), listed after these by --help.
+# Filling job history for days before the first check (clibackfill) and its grid
+# (clireport); the commands an operator uses between checks (cliops), listed after these
+# by --help.
 app.command()(clibackfill.backfill)
+app.command()(clireport.report)
 app.command()(cliops.alerts)
 app.command()(cliops.silence)
 app.command()(cliops.silences)

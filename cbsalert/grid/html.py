@@ -28,19 +28,24 @@ def page(
     refresh_s: int | None = None,
     user_link: bool = False,
     base: str = "",
+    notes: Sequence[str] = (),
+    template: str = TEMPLATE,
+    **extra: Any,
 ) -> str:
     """The page's HTML. ``filters`` (owner, only_problems, owners) shows the filter form;
-    ``user_link`` links each user to ``{base}user?login={login}``."""
+    ``user_link`` links each user to ``{base}user?login={login}``; ``notes`` are lines
+    shown above the grid (users without history). A page that extends the grid's
+    (``template``, the status page's user page) gets ``extra`` as well."""
     data = grid.to_dict()
     for row, source in zip(data["rows"], grid.rows, strict=True):
         row["rate_text"] = rate_text(source.rate)
     for owner, total in zip(data["owners"], grid.owners, strict=True):
         owner["rate_text"] = rate_text(total.rate)
-    template = render.load(render.HTML, TEMPLATE)
+    loaded = render.load(render.HTML, template)
     return render.render(
-        template, title=title, grid=data, words=CELL_WORDS, symbols=SYMBOLS,
+        loaded, title=title, grid=data, words=CELL_WORDS, symbols=SYMBOLS,
         days=_days(grid), generated=generated, filters=filters or {},
-        refresh_s=refresh_s, user_link=user_link, base=base,
+        refresh_s=refresh_s, user_link=user_link, base=base, notes=list(notes), **extra,
     )  # fmt: skip
 
 
