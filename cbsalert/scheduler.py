@@ -36,11 +36,12 @@ from cbsalert import __version__
 from cbsalert.config import Config, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
-from cbsalert.metrics import Metrics, MetricsServer
+from cbsalert.metrics import Metrics, MetricsServer, Pages
 from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
 from cbsalert.runwatch import RunWatch
 from cbsalert.schedule import MISFIRE_GRACE_S, cron_trigger, scheduled_slot
+from cbsalert.statuspage import StatusPages
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +211,11 @@ def serve(
     # wait for the main thread's sigtimedwait.
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     server: MetricsServer | None = None
+    pages = StatusPages(lambda: service.config) if config.status_page.enabled else None
     try:
         if config.metrics_port is not None:
             server = _metrics_server(
-                metrics, config.metrics_host, config.metrics_port, lambda: service.healthy
+                metrics, config.metrics_host, config.metrics_port, lambda: service.healthy, pages
             )
         service.start(run_now=run_now)
         log.info(
@@ -223,6 +225,8 @@ def serve(
         )  # fmt: skip
         if server is not None:
             log.info("metrics on %s/metrics and %s/healthz", server.url, server.url)
+            if pages is not None:
+                log.info("status page on %s/", server.url)
         service.resume()
         while True:
             caught = signal.sigtimedwait(SIGNALS, 1.0)
@@ -235,6 +239,8 @@ def serve(
         finished = service.stop(_name(caught.si_signo), shutdown_timeout_s)
         if server is not None:
             server.stop()
+        if pages is not None:
+            pages.close()
         if not finished:
             # The worker thread cannot be interrupted and Python would wait for it at exit.
             logging.shutdown()
@@ -246,10 +252,10 @@ def serve(
 
 
 def _metrics_server(
-    metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]
+    metrics: Metrics, host: str, port: int, healthy: Callable[[], bool], pages: Pages | None
 ) -> MetricsServer:
     try:
-        return MetricsServer(metrics, host, port, healthy).start()
+        return MetricsServer(metrics, host, port, healthy, pages=pages).start()
     except OSError as exc:
         raise ConfigError(
             f"metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"

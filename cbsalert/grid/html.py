@@ -28,12 +28,14 @@ def page(
     refresh_s: int | None = None,
     user_link: bool = False,
     base: str = "",
+    link_suffix: str = "",
     notes: Sequence[str] = (),
     template: str = TEMPLATE,
     **extra: Any,
 ) -> str:
     """The page's HTML. ``filters`` (owner, only_problems, owners) shows the filter form;
-    ``user_link`` links each user to ``{base}user?login={login}``; ``notes`` are lines
+    ``user_link`` links each user to ``{base}user?login={login}{link_suffix}`` (the
+    status page's ``&token=...``, when the token came in the URL); ``notes`` are lines
     shown above the grid (users without history). A page that extends the grid's
     (``template``, the status page's user page) gets ``extra`` as well."""
     data = grid.to_dict()
@@ -45,7 +47,8 @@ def page(
     return render.render(
         loaded, title=title, grid=data, words=CELL_WORDS, symbols=SYMBOLS,
         days=_days(grid), generated=generated, filters=filters or {},
-        refresh_s=refresh_s, user_link=user_link, base=base, notes=list(notes), **extra,
+        refresh_s=refresh_s, user_link=user_link, base=base, link_suffix=link_suffix,
+        notes=list(notes), **extra,
     )  # fmt: skip
 
 

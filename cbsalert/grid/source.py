@@ -33,7 +33,8 @@ class GridQuery:
     end: date
     days: int = 14
     owner: str | None = None
-    logins: tuple[str, ...] = ()
+    logins: tuple[str, ...] = ()  # globs, as `report --login` takes them
+    login: str | None = None  # one login, exactly (the status page's user page)
     only_problems: bool = False
 
     @property
@@ -72,7 +73,9 @@ def last_day(config: Config, now: datetime | None = None) -> date:
 def load_grid(history: JobHistory, watch: Sequence[WatchEntry], query: GridQuery) -> GridView:
     """The grid of ``query`` from the store's history, and the watched users (within the
     filters) that have no row in its days."""
-    exact = query.logins[0] if len(query.logins) == 1 and not _GLOB & set(query.logins[0]) else None
+    exact = query.login
+    if exact is None and len(query.logins) == 1 and not _GLOB & set(query.logins[0]):
+        exact = query.logins[0]
     sets = history.set_days(query.first, query.end, RANKED, owner=query.owner, login=exact)
     days = report_days(query.end, query.days)
     grid = grid_of(sets, days, logins=query.logins, only_problems=query.only_problems)
@@ -83,6 +86,7 @@ def load_grid(history: JobHistory, watch: Sequence[WatchEntry], query: GridQuery
         if entry.login not in seen
         and (query.owner is None or entry.owner == query.owner)
         and (not query.logins or names_any(query.logins, entry.login))
+        and (query.login is None or entry.login == query.login)
     ]
     return GridView(grid, query, missing)
 
