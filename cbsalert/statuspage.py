@@ -45,7 +45,8 @@ _HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
     ("Content-Security-Policy",
-     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+     "frame-ancestors 'none'"),
 ]  # fmt: skip
 
 

@@ -99,7 +99,9 @@ def test_a_user_page_shows_its_sets_for_30_days_and_its_firing_alerts(filled: Pa
     finally:
         store.close()
     html = filled.get("/user", params={"login": "alice"}).text
-    assert "alice on 127.0.0.1" in html and "Docs" in html and "Mail" in html and "Photos" not in html
+    assert (
+        "alice on 127.0.0.1" in html and "Docs" in html and "Mail" in html and "Photos" not in html
+    )
     assert html.count('class="c ') == 2 * 30 + 7  # 30 days x 2 sets, and the legend
     assert "Firing alerts" in html and "&lt;b&gt;disk&lt;/b&gt;" in html and "Critical" in html
     assert 'href="./"' in html
@@ -147,7 +149,9 @@ def test_with_a_token_every_route_is_401_without_it_and_answers_with_it(
     finally:
         page.close()
     # The server side's log (the test's own httpx client logs the URLs it asks for).
-    logged = [r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    logged = [
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    ]
     assert logged is not None and not any(TOKEN in line for line in logged)
 
 
