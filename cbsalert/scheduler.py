@@ -39,6 +39,7 @@ from cbsalert.logs import setup_logging
 from cbsalert.metrics import Metrics, MetricsServer, Pages
 from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
+from cbsalert.reports.jobs import next_runs, run_report, schedule_reports
 from cbsalert.runwatch import RunWatch
 from cbsalert.schedule import MISFIRE_GRACE_S, cron_trigger, scheduled_slot
 from cbsalert.statuspage import StatusPages
@@ -92,6 +93,7 @@ class Service:
                 name="cbsalert check (--run-now)",
                 misfire_grace_time=None,  # however late the start, it runs
             )
+        schedule_reports(self.scheduler, config, self.run_report)
         self.scheduler.start(paused=True)  # resumed once the start is logged
 
     def resume(self) -> None:
@@ -115,6 +117,8 @@ class Service:
             old, self.config = self.config, new
         if (new.schedule, new.timezone) != (old.schedule, old.timezone):
             self.scheduler.reschedule_job(JOB_ID, trigger=cron_trigger(new.schedule, new.timezone))
+        if (new.reports, new.timezone) != (old.reports, old.timezone):
+            schedule_reports(self.scheduler, new, self.run_report)
         if (new.metrics_port, new.metrics_host) != (old.metrics_port, old.metrics_host):
             log.warning("metrics_port or metrics_host changed: restart cbsalert to apply it")
         log.info("config reloaded (%s): %s; next run %s", reason, _describe(new), self.next_run())
@@ -143,6 +147,18 @@ class Service:
             reason = redact(f"{type(exc).__name__}: {exc}", self.config.secrets())
             log.error("run %d failed unexpectedly: %s", number, reason, exc_info=True)
             self.watch.failed(self.config, time.monotonic() - started)
+        finally:
+            self._idle.set()
+
+    def run_report(self, name: str) -> None:
+        """A scheduled report's job (``cbsalert.reports.jobs``); never raises."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._idle.clear()
+            config = self.config
+        try:
+            run_report(config, name)
         finally:
             self._idle.set()
 
@@ -223,6 +239,8 @@ def serve(
             __version__, path, _describe(config), "running once now (--run-now); " if run_now
             else "", service.next_run(),
         )  # fmt: skip
+        if config.reports:
+            log.info("reports: next %s", next_runs(service.scheduler))
         if server is not None:
             log.info("metrics on %s/metrics and %s/healthz", server.url, server.url)
             if pages is not None:

@@ -148,6 +148,11 @@ def many(count: int = 300) -> Delivered:
 SCENARIOS: dict[str, Callable[[], Delivered]] = {"small": small, "mixed": mixed, "many": many}
 
 
+def _ignore_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    """A WSGI start_response that keeps nothing: the screenshot wants the page only."""
+    return lambda _data: None
+
+
 def _day_of(world: SimData, ago: int) -> SimData:
     """The demo's world as it was ``ago`` days before its last day: acme-fs's file server
     failed now and then, architect's backup once, media-agency's long job was still
@@ -186,7 +191,7 @@ def status_page(days: int = 14) -> str:
         pages = StatusPages(lambda: config, clock=lambda: now)
         try:
             environ = {"PATH_INFO": "/", "QUERY_STRING": "", "REQUEST_METHOD": "GET"}
-            body = b"".join(pages(environ, lambda status, headers, exc_info=None: None))
+            body = b"".join(pages(environ, _ignore_status))
         finally:
             pages.close()
     return body.decode("utf-8")
