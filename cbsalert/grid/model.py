@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
 from typing import Any, Literal
 
 from cbsalert.jobhistory import HistoryJob, SetDays
@@ -50,24 +49,22 @@ NO_SET = "(no backup set)"
 
 @dataclass
 class GridRow:
-    """One backup set of one user over the report's days (``cells`` in day order). The
-    counts are taken once, when first asked: sorting ten thousand rows asks them often."""
+    """One backup set of one user over the report's days (``cells`` in day order; not
+    changed after the row is made: its counts are taken then)."""
 
     login: str
     owner: str
     backup_set_id: str
     backup_set_name: str
     cells: list[Cell]
+    _tally: tuple[int, int, int] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _tally(self) -> tuple[int, int, int]:
-        """(ok, warning, failed or missed) days."""
+    def __post_init__(self) -> None:
+        # (ok, warning, failed or missed) days: counted once, as rows are sorted by them.
+        # Not a cached_property: Python 3.11's takes a lock on every first access.
         cells = self.cells
-        return (
-            cells.count("ok"),
-            cells.count("warning"),
-            cells.count("failed") + cells.count("missed"),
-        )
+        failures = cells.count("failed") + cells.count("missed")
+        self._tally = (cells.count("ok"), cells.count("warning"), failures)
 
     @property
     def verdicts(self) -> int:
