@@ -5,6 +5,7 @@ and JSON, with its filters and exit codes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def test_the_text_report_is_worst_first_fits_80_columns_and_names_users_without_
     sets = [line for line in lines if " · " in line and ("✓" in line or "·" in line[50:])]
     # A failed and a missed day in the last 7: the worst row first, 5 of 7 days ok.
     assert "Docs" in sets[0] and sets[0].rstrip().endswith("71%")
+    assert re.search(r"^  Acme +3 sets +2 with problems +\d+%$", out, re.MULTILINE)  # whole
     assert "1 watched user has no history for these days (newbie)" in out
     assert lines[-1] == "  cbsalert backfill --days 7"
 
