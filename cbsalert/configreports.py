@@ -88,6 +88,11 @@ def report_problems(config: Config) -> list[Located]:
     if config.status_page.enabled and config.history_days == 0:
         problems.append(Located(("status_page", "enabled"), "history_days is 0: the status "
                                 "page shows job history, and none is kept"))  # fmt: skip
+    for key in ("days", "user_days"):
+        wanted = getattr(config.status_page, key)
+        if config.status_page.enabled and 0 < config.history_days < wanted:
+            said = f"{key} is {wanted} days, but history_days keeps {config.history_days}"
+            problems.append(Located(("status_page", key), said))
     names: dict[str, int] = {}
     for i, report in enumerate(config.reports):
         first = names.setdefault(report.name, i)

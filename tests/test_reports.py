@@ -185,6 +185,10 @@ def test_validate_names_a_report_template_prefix_with_no_file_and_a_broken_one(
         ({"reports": [{**WEEKLY, "name": "a b"}]}, "reports[0].name: 1 to 40"),
         ({"status_page": {"enabled": True}}, "status_page.enabled: the status page is served"),
         ({"status_page": {"token": "short"}, "metrics_port": 0}, "at least 16 characters"),
+        (
+            {"status_page": {"enabled": True}, "metrics_port": 0, "history_days": 20},
+            "status_page: user_days is 30 days, but history_days keeps 20",
+        ),
     ],
 )
 def test_report_and_status_page_mistakes_are_config_errors_at_their_line(
