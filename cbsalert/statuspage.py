@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,14 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from cbsalert.errors import StateError
 from cbsalert.grid import html
-from cbsalert.grid.source import GridQuery, GridView, last_day, load_grid, no_history_line
+from cbsalert.grid.source import (
+    GridQuery,
+    GridView,
+    last_day,
+    load_grid,
+    named_users,
+    no_history_line,
+)
 from cbsalert.labels import format_time, severity_badge
 
 if TYPE_CHECKING:
@@ -60,6 +68,7 @@ class StatusPages:
         self._config = config
         self._clock = clock or (lambda: datetime.now(UTC))
         self._stores: dict[str, StateStore] = {}
+        self._opening = threading.Lock()  # waitress answers from two threads
 
     def handles(self, path: str) -> bool:
         return self._config().status_page.enabled and path in PATHS
@@ -93,9 +102,10 @@ class StatusPages:
         return _answer(start_response, status, body)
 
     def close(self) -> None:
-        for store in self._stores.values():
-            store.close()
-        self._stores.clear()
+        with self._opening:
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -107,7 +117,8 @@ class StatusPages:
         query = GridQuery(end=last_day(config, self._clock()), days=page.days, owner=owner,
                           only_problems=problems)  # fmt: skip
         view = self._view(config, store, query)
-        owners = sorted({e.owner for e in config.watch if e.owner} | ({owner} if owner else set()))
+        known = {o for _, o in named_users(config.watch) if o} | {o.owner for o in view.grid.owners}
+        owners = sorted(o for o in known | ({owner} if owner else set()) if o)
         filters: dict[str, Any] = {"owner": owner, "only_problems": problems, "owners": owners}
         if suffix:
             filters["token"] = params["token"]
@@ -122,7 +133,7 @@ class StatusPages:
         page = config.status_page
         query = GridQuery(end=last_day(config, self._clock()), days=page.user_days, login=login)
         view = self._view(config, store, query)
-        watched = any(entry.login == login for entry in config.watch)
+        watched = any(name == login for name, _ in named_users(config.watch))
         if not login or (not watched and not view.grid.rows):
             return "404 Not Found", html.page(
                 view.grid, title="No such user", generated=self._now(config),
@@ -148,7 +159,7 @@ class StatusPages:
             from cbsalert.grid.model import Grid, report_days
 
             grid = Grid(report_days(query.end, query.days))
-            return GridView(grid, query, [e.login for e in config.watch])
+            return GridView(grid, query, [name for name, _ in named_users(config.watch)])
         return load_grid(store.job_history, config.watch, query)
 
     def _now(self, config: Config) -> str:
@@ -157,6 +168,10 @@ class StatusPages:
     def _store(self, config: Config) -> StateStore | None:
         """The store of the running config's ``state``, opened once; None while its SQLite
         file does not exist (before the first check). Never created nor upgraded here."""
+        with self._opening:
+            return self._open(config)
+
+    def _open(self, config: Config) -> StateStore | None:
         store = self._stores.get(config.state)
         if store is None:
             from cbsalert.state import StateStore

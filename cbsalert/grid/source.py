@@ -81,14 +81,20 @@ def load_grid(history: JobHistory, watch: Sequence[WatchEntry], query: GridQuery
     grid = grid_of(sets, days, logins=query.logins, only_problems=query.only_problems)
     seen = {found.login for found in sets}
     missing = [
-        entry.login
-        for entry in watch
-        if entry.login not in seen
-        and (query.owner is None or entry.owner == query.owner)
-        and (not query.logins or names_any(query.logins, entry.login))
-        and (query.login is None or entry.login == query.login)
+        login
+        for login, owner in named_users(watch)
+        if login not in seen
+        and (query.owner is None or owner == query.owner)
+        and (not query.logins or names_any(query.logins, login))
+        and (query.login is None or login == query.login)
     ]
     return GridView(grid, query, missing)
+
+
+def named_users(watch: Sequence[WatchEntry]) -> list[tuple[str, str]]:
+    """(login, owner) of each watch entry that names one user: the users known without
+    asking the CBS (the grid's own rows come from history, whoever checked them)."""
+    return [(entry.login, entry.owner) for entry in watch if entry.login]
 
 
 def no_history_line(view: GridView, limit: int = 10) -> str | None:
