@@ -152,6 +152,22 @@ def targets(results: dict[str, Any], args: argparse.Namespace) -> list[dict[str,
             not scans,
             "every query searches an index" if not scans else f"full scan: {', '.join(scans)}",
         )
+    grid = results.get("grid")
+    if grid:
+        text = next(r for r in grid["report"] if r["format"] == "text")
+        add(f"report --days 14, {grid['users']:,} users x 2 sets, {grid['days']} days: <= 2 s",
+            text["wall_s"] <= 2.0, f"{text['wall_s']:.2f} s wall, {text['cpu_s']:.2f} s CPU "
+            "(a process, start-up included)")  # fmt: skip
+        page = grid["status_page"]["grid"]
+        add("status page of 2,000 users: <= 1 s", page["median_s"] <= 1.0,
+            f"{page['median_s']:.3f} s ({page['bytes']:,} bytes)")  # fmt: skip
+        mail = grid["email"]
+        add("report email of 2,000 users: < 100 KB", mail["bytes"] < 100_000,
+            f"{mail['bytes']:,} bytes, {mail['listed']:,} of {mail['problem_rows']:,} problem "
+            "rows listed")  # fmt: skip
+        add(
+            "report's query searches an index", "SCAN job_history" not in grid["plan"], grid["plan"]
+        )
     if runs:
         wrong = [r for r in runs if r["api_calls"] != r["expected_calls"]]
         retried = sum(r["retries"] for r in runs)

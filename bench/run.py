@@ -9,9 +9,11 @@ same check again with nothing new. It prints a table and writes ``bench/results.
 Scenarios: ``main`` (N=2,000, S=2, L=50 ms, max_concurrency 16), ``history`` (the main
 check writing job history against the same check with ``history_days: 0``, in pairs, and
 SQLite's plan for the history queries), ``prefill`` (the main check with 100,000 alerts
-already stored), ``rss`` (N=10,000), ``client`` (the API client alone at L=0). ``all`` runs
-them in that order; it takes about 14 minutes on two cores, most of it the N=10,000 runs
-(``--rss-runs 1`` halves that, ``--scenario main`` skips it).
+already stored), ``rss`` (N=10,000), ``client`` (the API client alone at L=0), ``grid``
+(``report`` over 10,000 users' 400 days of history, the status page and the report email
+of 2,000: ``bench/grid.py``). ``all`` runs them in that order; it takes about 20 minutes
+on two cores, most of it the N=10,000 runs and filling the grid's 8 million rows
+(``--rss-runs 1`` and ``--grid-db FILE``, which keeps them for the next run, save most).
 The exit status is 1 when a check failed or made a different number of API calls than
 the rules require; a missed performance target is reported, not an error.
 """
@@ -35,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.client import bench_client  # noqa: E402
+from bench.grid import print_grid, run_grid  # noqa: E402
 from bench.history import explain, rows_kept, summary  # noqa: E402
 from bench.prefill import prefill  # noqa: E402
 from bench.procs import CheckRun, SimulatorProcess, check_command, run_check  # noqa: E402
@@ -50,7 +53,7 @@ from cbsalert.devtools.slack import SlackSink  # noqa: E402
 from cbsalert.devtools.smtp import SmtpSink  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SCENARIOS = ("all", "main", "history", "prefill", "rss", "client")
+SCENARIOS = ("all", "main", "history", "prefill", "rss", "client", "grid")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--prefill-rows", type=int, default=100_000)
     p.add_argument("--history-pairs", type=int, default=2, help="checks with/without history")
     p.add_argument("--client-calls", type=int, default=5000)
+    p.add_argument("--grid-users", type=int, default=10_000, help="users of the grid scenario")
+    p.add_argument("--grid-db", type=Path, help="grid: the 400-day history database, kept")
     p.add_argument("--profile", action="store_true", help="cProfile the client even if fast")
     p.add_argument("--scenario", choices=SCENARIOS, default="all")
     p.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
@@ -72,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.users, args.rss_users, args.latency_ms = 100, 300, 10.0
-        args.prefill_rows, args.client_calls = 5000, 1000
+        args.prefill_rows, args.client_calls, args.grid_users = 5000, 1000, 300
     return args
 
 
@@ -234,6 +239,8 @@ def run(args: argparse.Namespace, work: Path, results: dict[str, Any]) -> list[s
                         concurrency=args.concurrency, config=config, profile=True,
                     )  # fmt: skip
             bench.simulator_said("client", sim)
+        if scenario in ("all", "grid"):
+            results["grid"] = run_grid(work, args.grid_users, db=args.grid_db)
     finally:
         bench.close()
     results["worlds"] = bench.worlds
@@ -285,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     print_runs(results["runs"])
     print_client(results.get("client", []))
     print_history(results.get("history"))
+    print_grid(results.get("grid"))
     if args.quick:
         print("\n(a --quick run: the targets are for the full sizes, shown for reference only)")
     print_targets(results["targets"])

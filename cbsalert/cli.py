@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from cbsalert import clibackfill, cliops, cliusers, terminal
+from cbsalert import clibackfill, cliops, clireport, cliusers, terminal
 from cbsalert.cliapp import Format, FormatOpt, app, db_app, load, options
 from cbsalert.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE, UsageError
 from cbsalert.logs import setup_logging
@@ -179,10 +179,11 @@ def sinks(
     run_sinks(terminal.stdout(), slack_port=slack_port, smtp_port=smtp_port)
 
 
-# Filling job history for days before the first check (clibackfill); which users are watched
-# (cliusers); the commands an operator uses between checks (cliops), listed after these by
-# --help.
+# Filling job history for days before the first check (clibackfill) and its grid
+# (clireport); which users are watched (cliusers); the commands an operator uses between
+# checks (cliops), listed after these by --help.
 app.command()(clibackfill.backfill)
+app.command()(clireport.report)
 app.command()(cliusers.users)
 app.command()(cliops.alerts)
 app.command()(cliops.silence)

@@ -32,6 +32,7 @@ from pydantic import (
 from cbsalert.configerrors import Located, LocatedProblems
 from cbsalert.configerrors import parse_document as parse_document
 from cbsalert.configpath import CONFIG_DIR, config_dir
+from cbsalert.configreports import ReportConfig, StatusPage, report_problems
 from cbsalert.configsections import CbsConfig as CbsConfig
 from cbsalert.configsections import MetaAlert as MetaAlert
 from cbsalert.configsections import Strict, check_zone
@@ -85,6 +86,10 @@ class Config(Strict):
     metrics_host: str = "127.0.0.1"
     meta_alert: MetaAlert = Field(default_factory=MetaAlert)
     unchecked_alert: UncheckedAlert = Field(default_factory=UncheckedAlert)
+    # What serve shows of job history (cbsalert.configreports): a page beside /metrics,
+    # and reports sent on their own schedules.
+    status_page: StatusPage = Field(default_factory=StatusPage)
+    reports: list[ReportConfig] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="")
     _selections: list[tuple[int, WatchEntry]] = PrivateAttr(default_factory=list)
@@ -157,6 +162,7 @@ class Config(Strict):
                 if problem:
                     problems.append(Located(("notifiers", name), problem))
         problems += self._history_problems()
+        problems += report_problems(self)
         if problems:
             raise LocatedProblems(problems)
         # From here on ``watch`` holds the named users only, which is what every step of a
@@ -204,6 +210,8 @@ class Config(Strict):
             values.append(self.heartbeat_url.get_secret_value())
         for notifier in self.notifiers.values():
             values.extend(notifier.secret_values())
+        if self.status_page.token is not None:
+            values.append(self.status_page.token.get_secret_value())
         return [v for v in values if v]
 
 

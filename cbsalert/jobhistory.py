@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # What a day was for a set: the job's verdict (``ok``, ``warning``, ``failed``), a job still
 # ``running`` at the check, ``missed`` (an expected set with no job that day), ``not_due``
@@ -73,3 +73,17 @@ class HistoryJob:
         """New + updated + deleted files, or None when any of them is unknown."""
         parts = (self.new_files, self.updated_files, self.deleted_files)
         return None if any(p is None for p in parts) else sum(p or 0 for p in parts)
+
+
+class SetDays(NamedTuple):
+    """One backup set of one user over a run of days, as the status grid reads history:
+    ``ranks`` holds, per day, the position of that day's worst outcome in the order the
+    reader asked for (that order's length for an outcome not in it, ``not_due``), or None
+    when the day has no row. ``owner`` and ``backup_set_name`` are the latest day's that
+    has them. A set id ``""`` is the rows about the user as a whole."""
+
+    login: str
+    owner: str
+    backup_set_id: str
+    backup_set_name: str | None
+    ranks: tuple[int | None, ...]

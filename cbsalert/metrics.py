@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import get_args
+from typing import Protocol, get_args
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import httpx
@@ -135,7 +135,8 @@ class Metrics:
 
 class MetricsServer:
     """``/metrics`` and ``/healthz`` on a ``BoundedServer`` (see ``cbsalert.webserver`` for
-    the bounds that keep clients of this port from taking what the checks need).
+    the bounds that keep clients of this port from taking what the checks need), and the
+    routes of ``pages`` (the status page) when given.
 
     ``/healthz`` answers 200 while ``healthy()`` is true (the scheduler runs) and 503 once
     the service is stopping. It says the process is alive, not that the CBS is fine: that
@@ -149,11 +150,12 @@ class MetricsServer:
         port: int,
         healthy: Callable[[], bool],
         *,
+        pages: Pages | None = None,
         connection_limit: int = CONNECTION_LIMIT,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
     ) -> None:
         self._server = BoundedServer(
-            _app(metrics, healthy), host, port, name="cbsalert-metrics",
+            _app(metrics, healthy, pages), host, port, name="cbsalert-metrics",
             connection_limit=connection_limit, idle_timeout_s=idle_timeout_s,
         )  # fmt: skip
 
@@ -173,13 +175,26 @@ class MetricsServer:
         self._server.stop()
 
 
-def _app(metrics: Metrics, healthy: Callable[[], bool]) -> WSGIApplication:
+class Pages(Protocol):
+    """More routes on the same port (``cbsalert.statuspage.StatusPages``): a WSGI app that
+    says which paths it answers."""
+
+    def handles(self, path: str) -> bool: ...
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]: ...
+
+
+def _app(metrics: Metrics, healthy: Callable[[], bool], pages: Pages | None) -> WSGIApplication:
     exposition: WSGIApplication = make_wsgi_app(metrics.registry)
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
             return exposition(environ, start_response)
+        if pages is not None and pages.handles(path):
+            return pages(environ, start_response)
         if path == "/healthz":
             ok = healthy()
             status, body = ("200 OK", b"ok\n") if ok else ("503 Service Unavailable", b"stopping\n")

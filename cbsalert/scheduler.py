@@ -36,11 +36,13 @@ from cbsalert import __version__
 from cbsalert.config import Config, find_config
 from cbsalert.errors import CbsalertError, ConfigError, LockTimeoutError, redact
 from cbsalert.logs import setup_logging
-from cbsalert.metrics import Metrics, MetricsServer
+from cbsalert.metrics import Metrics, MetricsServer, Pages
 from cbsalert.pipeline import default_day, run_once
 from cbsalert.reload import Reloader, load_checked
+from cbsalert.reports.jobs import next_runs, run_report, schedule_reports
 from cbsalert.runwatch import RunWatch
 from cbsalert.schedule import MISFIRE_GRACE_S, cron_trigger, scheduled_slot
+from cbsalert.statuspage import StatusPages
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class Service:
                 name="cbsalert check (--run-now)",
                 misfire_grace_time=None,  # however late the start, it runs
             )
+        schedule_reports(self.scheduler, config, self.run_report)
         self.scheduler.start(paused=True)  # resumed once the start is logged
 
     def resume(self) -> None:
@@ -114,6 +117,8 @@ class Service:
             old, self.config = self.config, new
         if (new.schedule, new.timezone) != (old.schedule, old.timezone):
             self.scheduler.reschedule_job(JOB_ID, trigger=cron_trigger(new.schedule, new.timezone))
+        if (new.reports, new.timezone) != (old.reports, old.timezone):
+            schedule_reports(self.scheduler, new, self.run_report)
         if (new.metrics_port, new.metrics_host) != (old.metrics_port, old.metrics_host):
             log.warning("metrics_port or metrics_host changed: restart cbsalert to apply it")
         log.info("config reloaded (%s): %s; next run %s", reason, _describe(new), self.next_run())
@@ -142,6 +147,18 @@ class Service:
             reason = redact(f"{type(exc).__name__}: {exc}", self.config.secrets())
             log.error("run %d failed unexpectedly: %s", number, reason, exc_info=True)
             self.watch.failed(self.config, time.monotonic() - started)
+        finally:
+            self._idle.set()
+
+    def run_report(self, name: str) -> None:
+        """A scheduled report's job (``cbsalert.reports.jobs``); never raises."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._idle.clear()
+            config = self.config
+        try:
+            run_report(config, name)
         finally:
             self._idle.set()
 
@@ -212,10 +229,11 @@ def serve(
     # wait for the main thread's sigtimedwait.
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     server: MetricsServer | None = None
+    pages = StatusPages(lambda: service.config) if config.status_page.enabled else None
     try:
         if config.metrics_port is not None:
             server = _metrics_server(
-                metrics, config.metrics_host, config.metrics_port, lambda: service.healthy
+                metrics, config.metrics_host, config.metrics_port, lambda: service.healthy, pages
             )
         service.start(run_now=run_now)
         log.info(
@@ -223,8 +241,12 @@ def serve(
             __version__, path, _describe(config), "running once now (--run-now); " if run_now
             else "", service.next_run(),
         )  # fmt: skip
+        if config.reports:
+            log.info("reports: next %s", next_runs(service.scheduler))
         if server is not None:
             log.info("metrics on %s/metrics and %s/healthz", server.url, server.url)
+            if pages is not None:
+                log.info("status page on %s/", server.url)
         service.resume()
         while True:
             caught = signal.sigtimedwait(SIGNALS, 1.0)
@@ -237,6 +259,8 @@ def serve(
         finished = service.stop(_name(caught.si_signo), shutdown_timeout_s)
         if server is not None:
             server.stop()
+        if pages is not None:
+            pages.close()
         if not finished:
             # The worker thread cannot be interrupted and Python would wait for it at exit.
             logging.shutdown()
@@ -248,10 +272,10 @@ def serve(
 
 
 def _metrics_server(
-    metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]
+    metrics: Metrics, host: str, port: int, healthy: Callable[[], bool], pages: Pages | None
 ) -> MetricsServer:
     try:
-        return MetricsServer(metrics, host, port, healthy).start()
+        return MetricsServer(metrics, host, port, healthy, pages=pages).start()
     except OSError as exc:
         raise ConfigError(
             f"metrics_port: cannot listen on {host}:{port}: {exc.strerror or exc}"

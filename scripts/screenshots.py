@@ -59,10 +59,24 @@ def slack_phone(browser: Chromium, folder: Path) -> Path:
     return path
 
 
+def status_page(browser: Chromium, folder: Path) -> Path:
+    """serve's status page after two weeks of the demo's checks, on a desktop."""
+    path = folder / "status-page.png"
+
+    def shoot(page: Page) -> None:
+        height = min(page.evaluate("document.documentElement.scrollHeight"), DESKTOP_HEIGHT)
+        page.set_viewport_size({"width": 1000, "height": max(height, SCREEN_HEIGHT // 2)})
+        page.screenshot(path=path)
+
+    browser.look(demo_messages.status_page(), 1000, shoot)
+    return path
+
+
 SHOTS: dict[str, Callable[[Chromium, Path], Path]] = {
     "email-phone.png": email_phone,
     "email-desktop.png": email_desktop,
     "slack-phone.png": slack_phone,
+    "status-page.png": status_page,
 }
 
 

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from cbsalert.grid.model import RANKED
+from cbsalert.grid.model import set_days as grid_set_days
 from cbsalert.historyrows import Verdicts, snapshot_rows
-from cbsalert.jobhistory import HistoryJob, Outcome
+from cbsalert.jobhistory import HistoryJob, Outcome, SetDays
 from cbsalert.state import StateStore
 from cbsalert.state.storage import CHUNK
 from tests.state_helpers import counts, day, morning
@@ -174,6 +176,43 @@ def test_a_row_built_from_raw_text_is_cleaned_not_refused(store: StateStore) -> 
     assert [j.outcome for j in stored(store)] == ["failed"]
 
 
+def test_the_database_ranks_each_set_s_days_as_the_grid_does_in_python(
+    store: StateStore,
+) -> None:
+    """``set_days`` (a GROUP BY the report runs over 280,000 rows) against the grid's own
+    reduction of the same rows (``grid.model.set_days``): the worst of a day's jobs and
+    destinations, no row as None, an outcome outside the order ranked after it, the latest
+    day's owner and set name, one owner or one login asked for."""
+    rows = [
+        job(1), job(1, "failed", dest="D2"), job(2, "warning"), about(3, "missed", set_id="S1"),
+        job(4, owner="Acme Old", backup_set_name="Docs old"), job(5, backup_set_name=""),
+        about(2, "not_due", set_id="S2"), job(3, set_id="S2", backup_set_name="Weekly"),
+        about(2, "unchecked", login="bob"), job(4, login="bob", owner="Other"),
+        job(6, login="carol", backup_set_name="<b>Files"),
+    ]  # fmt: skip
+    store.job_history.record(rows)
+    days = [day(n) for n in range(1, 7)]
+
+    def both(**narrow: str) -> tuple[set[SetDays], set[SetDays]]:
+        db = store.job_history.set_days(day(1), day(6), RANKED, **narrow)
+        kept = [r for r in rows if all(getattr(r, k) == v for k, v in narrow.items())]
+        return set(db), set(grid_set_days(kept, days))
+
+    stored_sets, pure = both()
+    assert stored_sets == pure
+    alice = {s.backup_set_id: s for s in stored_sets if s.login == "alice"}
+    names = {r: RANKED[r] if r is not None and r < len(RANKED) else r for r in range(7)}
+    assert [names.get(r) if r is not None else None for r in alice["S1"].ranks] == [
+        "failed", "warning", "missed", "ok", "ok", None,
+    ]  # fmt: skip
+    assert alice["S2"].ranks[1] == len(RANKED)  # not_due: a row, no verdict
+    # Day 5 names the owner "Acme" but no set: the latest set name is day 4's.
+    assert alice["S1"].owner == "Acme" and alice["S1"].backup_set_name == "Docs old"
+    for narrow in ({"owner": "Other"}, {"login": "bob"}, {"login": "nobody"}):
+        assert both(**narrow)[0] == both(**narrow)[1]
+    assert {s.login for s in both(owner="Other")[0]} == {"bob"}
+
+
 def test_no_query_of_the_history_scans_the_whole_table(tmp_path: Any) -> None:
     """SQLite's plan for each statement the part runs: an index search, never a SCAN."""
     store = StateStore(f"sqlite:///{tmp_path / 'plan.db'}", clock=lambda: morning(30))
@@ -192,11 +231,14 @@ def test_no_query_of_the_history_scans_the_whole_table(tmp_path: Any) -> None:
     history.window(["u1", "u2"], before=day(20), days=14)
     history.days_recorded(["u1"], day(1), day(7))
     history.between(day(10), day(16))
+    history.set_days(day(10), day(16), RANKED)
+    history.set_days(day(10), day(16), RANKED, owner="Acme")
+    history.set_days(day(10), day(16), RANKED, login="u1")
     history.record([job(3, login="u1"), about(4, "unchecked", login="u2")])
     history.judged([job(5, login="u3")])
     history.prune(day(2))
     event.remove(store.engine, "before_cursor_execute", seen)
-    assert len(statements) == 7
+    assert len(statements) == 10
     with store.engine.connect() as connection:
         for statement, parameters in statements:
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()

@@ -81,3 +81,13 @@ def test_the_readme_shows_every_screenshot_the_script_makes_and_they_are_committ
         assert f"](docs/{name})" in section, name
         assert (ROOT / "docs" / name).is_file(), name
     assert png_size(ROOT / "docs" / "email-phone.png")[0] == PHONE
+
+
+def test_the_status_page_screenshot_shows_two_weeks_of_the_demo_s_checks(
+    browser: Chromium, tmp_path: Path
+) -> None:
+    path = SCRIPT["status_page"](browser, tmp_path)
+
+    assert path == tmp_path / "status-page.png"
+    width, height = png_size(path)
+    assert width == 1000 and height >= SCREEN_HEIGHT // 2

@@ -71,6 +71,34 @@ class Chromium:
         finally:
             page.close()
 
+    def visit(self, url: str, width: int, see: Callable[[Page], T]) -> tuple[T, list[str]]:
+        """``see(page)`` for the page at ``url`` (a loopback server's: a request to any
+        other origin is refused), and what the page logged as errors on the console or
+        threw, from loading it to the end of ``see``."""
+        return self._thread.submit(self._visit, url, width, see).result()
+
+    def _visit(self, url: str, width: int, see: Callable[[Page], T]) -> tuple[T, list[str]]:
+        from urllib.parse import urlsplit
+
+        origin = urlsplit(url)._replace(path="", query="", fragment="").geturl()
+        page = self._browser.new_page(viewport={"width": width, "height": SCREEN_HEIGHT})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(origin + "/")
+                    else route.abort()
+                ),
+            )
+            page.goto(url, wait_until="load")
+            return see(page), errors
+        finally:
+            page.close()
+
     def close(self) -> None:
         self._thread.submit(self._stop).result()
         self._thread.shutdown()

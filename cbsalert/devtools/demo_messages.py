@@ -146,3 +146,52 @@ def many(count: int = 300) -> Delivered:
 
 
 SCENARIOS: dict[str, Callable[[], Delivered]] = {"small": small, "mixed": mixed, "many": many}
+
+
+def _ignore_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    """A WSGI start_response that keeps nothing: the screenshot wants the page only."""
+    return lambda _data: None
+
+
+def _day_of(world: SimData, ago: int) -> SimData:
+    """The demo's world as it was ``ago`` days before its last day: acme-fs's file server
+    failed now and then, architect's backup once, media-agency's long job was still
+    running only on the last day; lawfirm's Exchange set never ran on schedule."""
+    users = []
+    for user in world.users:
+        jobs = [job.model_dump() for job in user.jobs]
+        for job in jobs:
+            if user.login == "acme-fs" and ago not in (0, 4, 9):
+                job.update(status="BS_STOP_SUCCESS", errors=0)
+            if user.login == "architect" and ago == 6:
+                job.update(status="BS_STOP_BY_SYSTEM_ERROR", errors=3)
+            if job["end"] is None and ago:
+                job.update(end="D-1 04:10:00")
+        users.append({**user.model_dump(), "jobs": jobs, "restores": []})
+    return SimData.model_validate({**world.model_dump(), "users": users})
+
+
+def status_page(days: int = 14) -> str:
+    """The status page (``/``) after ``days`` daily checks of the demo's world, each on its
+    own morning, as ``serve`` answers it."""
+    from cbsalert.statuspage import StatusPages
+
+    world = demo_data()
+    first = TODAY - timedelta(days=days - 1)
+    with _stand_ins(world.model_copy(update={"today": first})) as (sim, slack, smtp, dir_):
+        settings = demo_settings(sim, slack, smtp, dir_)
+        settings.update(metrics_port=0, status_page={"enabled": True})
+        settings["cbs"]["name"] = "backup.example.com"
+        config = Config.model_validate(settings)
+        for n in range(days):
+            today = first + timedelta(days=n)
+            sim.set_data(_day_of(world, days - 1 - n).model_copy(update={"today": today}))
+            asyncio.run(run_once(config, now=_morning(today, world.timezone)))
+        now = _morning(TODAY, world.timezone)
+        pages = StatusPages(lambda: config, clock=lambda: now)
+        try:
+            environ = {"PATH_INFO": "/", "QUERY_STRING": "", "REQUEST_METHOD": "GET"}
+            body = b"".join(pages(environ, _ignore_status))
+        finally:
+            pages.close()
+    return body.decode("utf-8")

@@ -5,7 +5,9 @@ worst of them, because a set that failed on one destination needs a person even 
 other copy is fine. A day with no row for the set is ``not due`` when its user was checked
 that day (the set was not expected: a weekly schedule), and ``not checked`` when the user
 was not. A row's success rate counts only the days with a verdict (ok, warning, failed,
-did not run): a day not due, not checked or still running says nothing either way. Rows
+did not run): a day not due, not checked or still running says nothing either way. A user
+with no backup set in any of the days (never checked, or no set known) is one row of its
+own, so the user nobody can see into is not the one that is missing. Rows
 are worst first (lowest rate, then most failures), so the top of a long report is what needs
 a person; owners (resellers) are subtotalled the same way.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from cbsalert.jobhistory import HistoryJob
+from cbsalert.jobhistory import HistoryJob, SetDays
 from cbsalert.scope import names_any
 
 Cell = Literal["ok", "warning", "failed", "missed", "running", "not_due", "unchecked"]
@@ -35,41 +37,57 @@ CELL_WORDS: dict[Cell, str] = {
     "not_due": "not due that day",
     "unchecked": "not checked",
 }
-_VERDICTS = frozenset({"ok", "warning", "failed", "missed"})
-_GOOD = frozenset({"ok", "warning"})
+# The order in which history's outcomes decide a day (``SetDays.ranks``); any other
+# outcome (``not_due``) ranks after them: a row that says the user was checked, no more.
+RANKED: tuple[str, ...] = _WORST
+UNRANKED = len(RANKED)
+_RANK: dict[str, int] = {cell: rank for rank, cell in enumerate(RANKED)}
+_UNCHECKED = _RANK["unchecked"]
+# The label of a user's row when it has no backup set in the report's days.
+NO_SET = "(no backup set)"
 
 
 @dataclass
 class GridRow:
-    """One backup set of one user over the report's days (``cells`` in day order)."""
+    """One backup set of one user over the report's days (``cells`` in day order; not
+    changed after the row is made: its counts are taken then)."""
 
     login: str
     owner: str
     backup_set_id: str
     backup_set_name: str
     cells: list[Cell]
+    _tally: tuple[int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # (ok, warning, failed or missed) days: counted once, as rows are sorted by them.
+        # Not a cached_property: Python 3.11's takes a lock on every first access.
+        cells = self.cells
+        failures = cells.count("failed") + cells.count("missed")
+        self._tally = (cells.count("ok"), cells.count("warning"), failures)
 
     @property
     def verdicts(self) -> int:
-        return sum(1 for c in self.cells if c in _VERDICTS)
+        return sum(self._tally)
 
     @property
     def good(self) -> int:
-        return sum(1 for c in self.cells if c in _GOOD)
+        return self._tally[0] + self._tally[1]
 
     @property
     def failures(self) -> int:
-        return sum(1 for c in self.cells if c in ("failed", "missed"))
+        return self._tally[2]
 
     @property
     def rate(self) -> float | None:
         """Share of the days with a verdict that were ok or warning; None without any."""
-        return self.good / self.verdicts if self.verdicts else None
+        verdicts = self.verdicts
+        return self.good / verdicts if verdicts else None
 
     @property
     def problem(self) -> bool:
         """Whether a person should look: any failed, missed or warning day."""
-        return any(c in ("failed", "missed", "warning") for c in self.cells)
+        return bool(self._tally[2] or self._tally[1])
 
 
 @dataclass
@@ -133,39 +151,80 @@ def build_grid(
     """The grid of ``days`` from history rows (any order; rows of other days are ignored),
     narrowed to one ``owner`` and to logins matching ``logins`` (globs, as ``scope``
     reads them) when given."""
+    sets = set_days(history, days, owner=owner)
+    return grid_of(sets, days, logins=logins, only_problems=only_problems)
+
+
+def set_days(
+    history: Iterable[HistoryJob], days: Sequence[date], *, owner: str | None = None
+) -> list[SetDays]:
+    """History rows reduced to one ``SetDays`` per (login, set), ranked by ``RANKED``: what
+    ``JobHistory.set_days`` has the database compute for a report of many users."""
     index = {d: i for i, d in enumerate(days)}
-    checked: dict[str, set[int]] = defaultdict(set)  # login -> days it was checked
-    outcomes: dict[tuple[str, str], dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-    names: dict[tuple[str, str], tuple[str, str]] = {}
+    # (login, set id) -> [rank per day, owner, the day of that owner, set name, its day]
+    found: dict[tuple[str, str], list[Any]] = {}
     for job in history:
         at = index.get(job.day)
         if at is None or (owner is not None and job.owner != owner):
             continue
-        if logins and not names_any(logins, job.login):
-            continue
-        if job.outcome != "unchecked":
-            checked[job.login].add(at)
-        key = (job.login, job.backup_set_id)
-        outcomes[key][at].append(job.outcome)
-        old_owner, old_name = names.get(key, ("", ""))
-        names[key] = (job.owner or old_owner, job.backup_set_name or old_name)
+        entry = found.get((job.login, job.backup_set_id))
+        if entry is None:
+            entry = found[(job.login, job.backup_set_id)] = [[None] * len(days), "", -1, None, -1]
+        ranks = entry[0]
+        rank = _RANK.get(job.outcome, UNRANKED)
+        if ranks[at] is None or rank < ranks[at]:
+            ranks[at] = rank
+        if job.owner and at >= entry[2]:  # the latest day's names, as the CBS says them now
+            entry[1], entry[2] = job.owner, at
+        if job.backup_set_name and at >= entry[4]:
+            entry[3], entry[4] = job.backup_set_name, at
+    return [
+        SetDays(login, owner_, set_id, name, tuple(ranks))
+        for (login, set_id), (ranks, owner_, _, name, _) in found.items()
+    ]
+
+
+def grid_of(
+    sets: Iterable[SetDays],
+    days: Sequence[date],
+    *,
+    logins: Sequence[str] = (),
+    only_problems: bool = False,
+) -> Grid:
+    """The grid of the sets' ``days``, narrowed to logins matching ``logins`` (globs).
+
+    A day a set has no row is ``not due`` when its user was checked that day (another
+    set, or its user as a whole, has a row other than ``unchecked``), else ``not checked``.
+    A user with no backup set in any of the days (it could never be checked, or has no
+    set at all) gets one row of its own, set id ``""``, from its rows about the user as a
+    whole: the user nobody can see into is the last one to hide."""
+    sets = list(sets)
+    if logins:
+        wanted = {login: names_any(logins, login) for login in {s.login for s in sets}}
+        sets = [s for s in sets if wanted[s.login]]
+    checked: dict[str, set[int]] = defaultdict(set)  # login -> the days a check saw it
+    with_sets: set[str] = set()
+    for found in sets:
+        checked[found.login].update(
+            i for i, rank in enumerate(found.ranks) if rank is not None and rank != _UNCHECKED
+        )
+        if found.backup_set_id:
+            with_sets.add(found.login)
     rows = []
-    for (login, set_id), per_day in outcomes.items():
-        if not set_id:  # a user that could not be checked at all: no set, no row of its own
-            continue
-        cells = [_cell(per_day.get(i, []), i in checked[login]) for i in range(len(days))]
-        owner_name, set_name = names[(login, set_id)]
-        rows.append(GridRow(login, owner_name, set_id, set_name or set_id, cells))
+    for found in sets:
+        if not found.backup_set_id and found.login in with_sets:
+            continue  # the user's own rows are in its sets' cells (checked or not)
+        seen = checked[found.login]
+        cells: list[Cell] = [
+            _WORST[rank] if rank is not None and rank < UNRANKED
+            else "not_due" if i in seen else "unchecked"
+            for i, rank in enumerate(found.ranks)
+        ]  # fmt: skip
+        name = found.backup_set_name or found.backup_set_id or NO_SET
+        rows.append(GridRow(found.login, found.owner, found.backup_set_id, name, cells))
     rows = [r for r in rows if r.problem] if only_problems else rows
     rows.sort(key=_worst_first)
     return Grid(list(days), rows, _owner_totals(rows))
-
-
-def _cell(outcomes: Sequence[str], user_checked: bool) -> Cell:
-    for cell in _WORST:
-        if cell in outcomes:
-            return cell
-    return "not_due" if user_checked else "unchecked"
 
 
 def _worst_first(row: GridRow) -> tuple[float, int, str, str, str]:

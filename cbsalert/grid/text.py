@@ -61,7 +61,7 @@ def lines(grid: Grid, width: int = 80) -> Iterator[str]:
     if len(grid.owners) > 1 or (grid.owners and grid.owners[0].owner):
         yield ""
         yield "By owner (worst first):"
-        name_w = max(_MIN_LABEL, width - 30)
+        name_w = max(_MIN_LABEL, width - 40)  # the counts after it take 39 columns
         for total in grid.owners:
             name = visible(clip(total.owner or "(no owner)", name_w))
             yield (

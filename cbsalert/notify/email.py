@@ -60,9 +60,15 @@ class EmailNotifier(Notifier):
         data = template_data(context)
         subject_t = render.load(render.TEXT, "default-subject.txt.j2", paths["subject"])
         text_t = render.load(render.TEXT, "default-body.txt.j2", paths["text"])
+        subject = render.render(subject_t, **data)
+        html = self.render_html(context)
+        return self.message(subject, render.render(text_t, **data).strip() + "\n", html)
+
+    def message(self, subject: str, text: str, html: str) -> EmailMessage:
+        """A message to this notifier's recipients with these parts: an alert digest's
+        (``render``) or a scheduled report's (``cbsalert.reports``)."""
         # A subject is one header line: a newline in it would be a header injection, and
         # NUL, ESC or a bidi override (from a template's own text, too) has no place in it.
-        subject = render.render(subject_t, **data)
         subject = clip(strip_controls(oneline(subject)), SUBJECT_MAX)
         message = EmailMessage()
         message["Subject"] = subject
@@ -74,8 +80,7 @@ class EmailNotifier(Notifier):
         domain = parseaddr(self.config.from_)[1].rpartition("@")[2] or "cbsalert.invalid"
         message["Message-ID"] = make_msgid("cbsalert", domain=domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-        html = self.render_html(context)
-        message.set_content(render.render(text_t, **data).strip() + "\n")
+        message.set_content(text)
         message.add_alternative(html, subtype="html")
         return message
 
@@ -96,6 +101,10 @@ class EmailNotifier(Notifier):
             message = self.render(context)
         except render.TemplateError as exc:
             raise DeliveryError(f"email {self.name}: template error: {exc}") from None
+        self.deliver(message)
+
+    def deliver(self, message: EmailMessage) -> None:
+        """Send ``message`` to the recipients; raises ``DeliveryError`` as ``send`` does."""
         config = self.config
         recipients = [*config.to, *config.cc]
         try:

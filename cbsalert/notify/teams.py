@@ -158,7 +158,13 @@ class TeamsNotifier(Notifier):
         )
 
     def send(self, context: MessageContext, parts: Parts | None = None) -> None:
-        payload = self.render(context)
+        self.post(self.render(context))
+
+    def post_card(self, body: list[dict[str, Any]]) -> None:
+        """Post an Adaptive Card of ``body`` (a scheduled report's); as ``send`` does."""
+        self.post(_payload(body))
+
+    def post(self, payload: dict[str, Any]) -> None:
         post_json(
             self.config.webhook_url.get_secret_value(),
             json_bytes(payload),

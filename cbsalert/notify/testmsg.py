@@ -161,7 +161,9 @@ def validate_templates(config: Config) -> list[str]:
                         problems.append(f"notifiers.{name}: {exc} (rendering {label})")
         finally:
             notifier.close()
-    return problems
+    from cbsalert.reports.render import template_problems  # the reports' own templates
+
+    return problems + template_problems(config)
 
 
 def check_templates(config: Config) -> None:

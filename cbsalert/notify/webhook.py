@@ -96,6 +96,11 @@ class WebhookNotifier(Notifier):
             body = self.render(context)
         except render.TemplateError as exc:
             raise DeliveryError(f"webhook {self.name}: template error: {exc}") from None
+        self.post(body)
+
+    def post(self, body: bytes) -> None:
+        """POST ``body`` (JSON), signed when a ``secret`` is set: an alert message's
+        (``send``) or a scheduled report's. Raises ``DeliveryError`` as ``send`` does."""
         config = self.config
         headers = {name: value.get_secret_value() for name, value in config.headers.items()}
         if config.secret is not None:

@@ -90,12 +90,15 @@ class AlertStore:
         failures: Mapping[str, list[tuple[str | None, bool]]],
         silences: Sequence[ActiveSilence],
         now: datetime,
+        login: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Alerts for people to read, with their failed deliveries (``Outbox``) and the
-        first of ``silences`` that mutes each."""
+        """Alerts for people to read (of one ``login`` when given), with their failed
+        deliveries (``Outbox``) and the first of ``silences`` that mutes each."""
         query = select(Alert).order_by(Alert.state, Alert.login, Alert.rule, Alert.key)
         if not include_resolved:
             query = query.where(Alert.state == "firing")
+        if login is not None:
+            query = query.where(Alert.login == login)
         with self._storage.read() as s:
             return [
                 _alert_dict(row, failures.get(row.key, []), _muted_by(row, silences, now))

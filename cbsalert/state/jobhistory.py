@@ -3,9 +3,10 @@
 ``JobHistory`` is one part of the state store (``StateStore.job_history``). A check (and
 ``cbsalert backfill``) writes what it saw with ``record``, a later check's verdict on a job
 that was still running with ``judged``; the history rule kinds read ``window``, backfill
-``days_recorded``, the report ``between``. Every read and write is a bulk statement per chunk
-of users (``storage.CHUNK``), never one per user: ten thousand users are a few dozen
-statements. Rows go in and out as ``cbsalert.jobhistory.HistoryJob``, plain data.
+``days_recorded``, the report and the status page ``set_days``. Every read and write is a
+bulk statement per chunk of users (``storage.CHUNK``), never one per user: ten thousand
+users are a few dozen statements. Rows go in and out as ``cbsalert.jobhistory.HistoryJob``,
+plain data (the grid's reduction of them as ``SetDays``).
 
 A user's day is what its latest check saw: a check's rows replace those stored for the same
 user and day, so checking a day again (``check --date``, a catch-up after a crash, backfill
@@ -21,10 +22,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, insert, or_, select
+from sqlalchemy import Row, String, Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from cbsalert.jobhistory import HistoryJob, Outcome, SetKey
+from cbsalert.jobhistory import HistoryJob, Outcome, SetDays, SetKey
 from cbsalert.records import ID_MAX, safe_id, safe_text
 from cbsalert.safetext import UNSAFE_CHARS
 from cbsalert.state.storage import CHUNK, Storage, chunks, rowcount
@@ -38,6 +40,7 @@ _FIELDS = (
     "moved_files", "moved_size", "dedupe_original_size",
 )  # fmt: skip
 _COLUMNS = tuple(getattr(T, name) for name in _FIELDS)
+_DAY_PREFIX = len("2026-11-30|")
 # Inserted through the table, not the mapped class: a check writes thousands of rows, and
 # Core's executemany skips the ORM's work per row.
 _TABLE = cast(Table, T.__table__)
@@ -49,7 +52,7 @@ _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 
 class JobHistory:
     """The ``job_history`` table: ``record``, ``judged``, ``window``, ``days_recorded``,
-    ``between`` and ``prune``."""
+    ``between``, ``set_days`` and ``prune``."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
@@ -139,10 +142,58 @@ class JobHistory:
         jobs.sort(key=lambda j: (j.login, j.backup_set_id, j.destination_id or "", *_order(j)))
         return jobs
 
+    def set_days(
+        self,
+        first: date,
+        last: date,
+        order: Sequence[str],
+        *,
+        owner: str | None = None,
+        login: str | None = None,
+    ) -> list[SetDays]:
+        """Each (login, set) with rows in the days from ``first`` to ``last`` (both
+        included), its days ranked by ``order`` (worst first; see ``SetDays``), narrowed to
+        one ``owner`` and one exact ``login`` when given; in no order.
+
+        The status grid of ten thousand users: the database reduces the 280,000 rows of 14
+        days to 20,000 (one GROUP BY, a MIN per day), instead of Python reading each row."""
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        rank = case({outcome: n for n, outcome in enumerate(order)}, value=T.outcome,
+                    else_=len(order))  # fmt: skip
+        per_day = [func.min(case((T.day == day, rank))) for day in days]
+        names = (_latest(T.owner), _latest(T.backup_set_name))
+        query = (
+            select(T.login, T.backup_set_id, *names, *per_day)
+            .where(T.day >= first, T.day <= last)
+            .group_by(T.login, T.backup_set_id)
+        )
+        if owner is not None:
+            query = query.where(T.owner == owner)
+        if login is not None:
+            query = query.where(T.login == login)
+        with self._storage.read() as s:  # Core, not the ORM: no per-row loading
+            rows = s.connection().execute(query).all()
+        return [
+            SetDays(row[0], _unday(row[2]) or "", row[1], _unday(row[3]), tuple(row[4:]))
+            for row in rows
+        ]
+
     def prune(self, cutoff: date) -> int:
         """Forget the days before ``cutoff``; returns the rows deleted."""
         with self._storage.write() as s:
             return rowcount(s.execute(delete(T).where(T.day < cutoff)))
+
+
+def _latest(column: Any) -> Any:
+    """The value of ``column`` on the latest day that has one (not NULL, not empty), as
+    ``YYYY-MM-DD|value``: MAX of the day and the value together, which every backend does
+    in one aggregate (the day's ISO text sorts as the day)."""
+    return func.max(case((column != "", sql_cast(T.day, String) + "|" + column)))
+
+
+def _unday(value: str | None) -> str | None:
+    """The value of ``_latest`` without its day; None for none."""
+    return value[_DAY_PREFIX:] or None if value else None
 
 
 def _checked(jobs: list[HistoryJob]) -> bool:

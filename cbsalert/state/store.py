@@ -130,16 +130,21 @@ class StateStore:
         return events
 
     def list_alerts(
-        self, include_resolved: bool = False, *, now: datetime | None = None
+        self,
+        include_resolved: bool = False,
+        *,
+        now: datetime | None = None,
+        login: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Alerts for people to read: firing ones (and resolved ones if asked), with the
+        """Alerts for people to read: firing ones (and resolved ones if asked; of one
+        ``login`` when given, the status page's user page), with the
         deliveries about them that failed (permanent ones included) and the active silence
         that mutes each (``silence_id``, ``silenced_until``; the one lasting longest)."""
         now = now or self.storage.now()
         with self.storage.read():
             failures = self.outbox.failures_by_alert()
             silences = self.silences.active(now)
-            return self.alerts.listing(include_resolved, failures, silences, now)
+            return self.alerts.listing(include_resolved, failures, silences, now, login)
 
     def prune(self, retention_days: int, now: datetime, history_days: int | None = None) -> int:
         """Forget alerts resolved, deliveries finished, silences expired, and history older
