@@ -43,6 +43,9 @@ RANKED: tuple[str, ...] = _WORST
 UNRANKED = len(RANKED)
 _RANK: dict[str, int] = {cell: rank for rank, cell in enumerate(RANKED)}
 _UNCHECKED = _RANK["unchecked"]
+# A ranked outcome's cell; a rank that is None or UNRANKED has none (a dict lookup: the grid
+# of 10,000 users makes 280,000 cells).
+_RANKED_CELL: dict[int | None, Cell] = dict(enumerate(_WORST))
 # The label of a user's row when it has no backup set in the report's days.
 NO_SET = "(no backup set)"
 
@@ -216,10 +219,9 @@ def grid_of(
             continue  # the user's own rows are in its sets' cells (checked or not)
         seen = checked[found.login]
         cells: list[Cell] = [
-            _WORST[rank] if rank is not None and rank < UNRANKED
-            else "not_due" if i in seen else "unchecked"
+            _RANKED_CELL.get(rank) or ("not_due" if i in seen else "unchecked")
             for i, rank in enumerate(found.ranks)
-        ]  # fmt: skip
+        ]
         name = found.backup_set_name or found.backup_set_id or NO_SET
         rows.append(GridRow(found.login, found.owner, found.backup_set_id, name, cells))
     rows = [r for r in rows if r.problem] if only_problems else rows

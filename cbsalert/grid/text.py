@@ -25,6 +25,7 @@ SYMBOLS: dict[Cell, str] = {
     "unchecked": "?",
 }
 _DAY = 3
+_PADDED = {cell: f"{symbol:>{_DAY}}" for cell, symbol in SYMBOLS.items()}  # a day's column
 _RATE = 5
 _MIN_LABEL = 16
 
@@ -54,7 +55,7 @@ def lines(grid: Grid, width: int = 80) -> Iterator[str]:
         owner = f" [{row.owner}]" if row.owner else ""
         label = visible(clip(f"{row.login}{owner} · {row.backup_set_name}", label_w))
         label = label if len(label) <= label_w else label[: label_w - 1] + "…"
-        cells = "".join(f"{SYMBOLS[c]:>{_DAY}}" for c in row.cells)
+        cells = "".join(map(_PADDED.__getitem__, row.cells))
         yield f"{label:<{label_w}}{cells}{rate_text(row.rate):>{_RATE}}"
     yield ""
     yield from legend(width)
