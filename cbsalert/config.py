@@ -42,7 +42,7 @@ from cbsalert.errors import ConfigError, StateError
 from cbsalert.notify import NOTIFIER_KINDS, NotifierConfig
 from cbsalert.rules import RULE_KINDS, RuleBase
 from cbsalert.schedule import cron_trigger as cron_trigger  # re-exported: its home until now
-from cbsalert.schedule import longest_gap
+from cbsalert.schedule import longest_gap, valid_cron
 from cbsalert.state.engine import state_url
 from cbsalert.yamlconf import dotted
 
@@ -111,11 +111,7 @@ class Config(Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        try:
-            cron_trigger(value, "UTC")
-        except ValueError as exc:
-            raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
-        return value
+        return valid_cron(value)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

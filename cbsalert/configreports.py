@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from cbsalert.configerrors import Located
 from cbsalert.configpath import ConfigPath
 from cbsalert.configsections import Strict
-from cbsalert.schedule import cron_trigger
+from cbsalert.schedule import valid_cron
 
 if TYPE_CHECKING:
     from cbsalert.config import Config
@@ -72,11 +72,7 @@ class ReportConfig(Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        try:
-            cron_trigger(value, "UTC")
-        except ValueError as exc:
-            raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
-        return value
+        return valid_cron(value)
 
 
 def report_problems(config: Config) -> list[Located]:

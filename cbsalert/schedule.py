@@ -28,6 +28,16 @@ SLOT_WINDOWS = (
 )  # fmt: skip
 
 
+def valid_cron(value: str) -> str:
+    """``value`` when it is a cron expression cron_trigger takes; else the ValueError a
+    config's validator reports at its line (the check's and every report's ``schedule``)."""
+    try:
+        cron_trigger(value, "UTC")
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+    return value
+
+
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
     """A trigger for a 5-field crontab, or a 6-field one with seconds first (used by tests)."""
     fields = expr.split()
