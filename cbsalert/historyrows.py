@@ -92,15 +92,28 @@ def snapshot_rows(
 ) -> list[HistoryJob]:
     """Every row of a user's checked day; ``rules`` are the user's (for ``due``)."""
     rows = [job_row(snap, result, verdicts) for result in snap.jobs]
-    ran = {result.job.backup_set_id for result in snap.jobs}
+    modes: dict[str, set[str]] = {}
+    for result in snap.jobs:
+        modes.setdefault(result.job.backup_set_id, set()).add(result.job.mode or "")
     for set_id, name in snap.expected_sets.items():
-        if set_id not in ran:
+        if set_id not in modes:
             outcome = _not_run(rules, snap, set_id, name)
             rows.append(_about(snap.login, snap.owner, snap.day, outcome, set_id, name))
+        elif _only_by_hand(rules, snap, set_id, name, modes[set_id]):
+            rows.append(_about(snap.login, snap.owner, snap.day, "missed", set_id, name))
     if not rows:
         outcome = _not_run(rules, snap, None, None)
         rows.append(_about(snap.login, snap.owner, snap.day, outcome))
     return rows
+
+
+def _only_by_hand(
+    rules: Sequence[RuleBase], snap: UserSnapshot, set_id: str, name: str, modes: set[str]
+) -> bool:
+    """Whether a set that ran that day still missed the backup a rule expected of it (it
+    ran only by hand, the rule wants a scheduled one): a ``missed`` row beside its jobs."""
+    says = [rule.ran_as_scheduled(snap.login, set_id, name, snap.day, modes) for rule in rules]
+    return any(say is False for say in says)
 
 
 def _not_run(

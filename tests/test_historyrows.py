@@ -95,6 +95,22 @@ def test_a_day_s_rows_are_its_jobs_per_destination_and_the_sets_that_did_not_run
     assert rows[-1].backup_set_name == "Exchange"
 
 
+def test_a_set_that_ran_only_by_hand_where_a_scheduled_backup_was_due_also_missed_it() -> None:
+    scheduled = rule(kind="missing_backup")  # modes: S
+    by_hand = snap([job(mode="M")])
+
+    rows = snapshot_rows(by_hand, DEFAULTS, [scheduled])
+
+    assert [(r.backup_set_id, r.outcome) for r in rows] == [
+        ("100", "ok"), ("100", "missed"), ("200", "missed"),
+    ]  # fmt: skip
+    # With no rule that wants a scheduled backup, a manual job is the day's backup.
+    assert [r.outcome for r in snapshot_rows(by_hand, DEFAULTS)] == ["ok", "missed"]
+    # Nor on a day the rule does not expect one.
+    weekly = rule(kind="missing_backup", days=["mon"])
+    assert [r.outcome for r in snapshot_rows(by_hand, DEFAULTS, [weekly])] == ["ok", "not_due"]
+
+
 def test_a_user_with_no_set_and_no_job_has_one_missed_row_for_the_day() -> None:
     [row] = snapshot_rows(snap([], expected={}), DEFAULTS)
     assert (row.backup_set_id, row.outcome, row.day) == ("", "missed", DAY)

@@ -10,7 +10,7 @@ resolves anything).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
@@ -148,6 +148,14 @@ class RuleBase(BaseModel):
         ``set_id`` is None) on ``day``, by its schedule; None (the default) when it has no
         say. Job history calls a set with no job that day ``not_due`` rather than ``missed``
         when every rule with a say calls the day not due (a weekly set on other days)."""
+        return None
+
+    def ran_as_scheduled(self, login: str, set_id: str, set_name: str, day: date,
+                         modes: Collection[str]) -> bool | None:  # fmt: skip
+        """Whether jobs of these ``modes`` (S, M, R: a set's jobs that day) are the backup
+        this rule expects of the set on ``day``; None when it has no say. Job history then
+        adds a ``missed`` day to a set that ran only by hand where a scheduled backup was
+        due, as the rule's alert says, so the grid is not green where an alert fires."""
         return None
 
     @classmethod

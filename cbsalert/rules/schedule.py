@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
@@ -52,6 +53,13 @@ class MissingBackupRule(RuleBase):
         if not self.applies(login, set_id, set_name):
             return None
         return WEEKDAYS[day.weekday()] in self.days
+
+    def ran_as_scheduled(self, login: str, set_id: str, set_name: str, day: date,
+                         modes: Collection[str]) -> bool | None:  # fmt: skip
+        """On a day it is due, a set ran as expected only with a job of ``modes``."""
+        if not self.applies(login, set_id, set_name) or not self.due(login, set_id, set_name, day):
+            return None
+        return any(mode in self.modes for mode in modes)
 
     def evaluate(self, snap: UserSnapshot, now: datetime) -> list[Finding]:
         if WEEKDAYS[snap.day.weekday()] not in self.days:
