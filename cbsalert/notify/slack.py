@@ -175,7 +175,7 @@ class SlackNotifier(Notifier):
         self._budget.left_s = RATE_LIMIT_BUDGET_S
         for number in range(first, len(payloads)):
             try:
-                self._post(payloads[number])
+                self.post(payloads[number])
             except DeliveryError as exc:
                 if number == 0:
                     raise
@@ -184,7 +184,9 @@ class SlackNotifier(Notifier):
             if parts.record is not None:
                 parts.record(number + 1, key)
 
-    def _post(self, payload: dict[str, Any]) -> None:
+    def post(self, payload: dict[str, Any]) -> None:
+        """One payload posted (the webhook, or chat.postMessage), with the notifier's
+        retries and error mapping: a message's parts, and a scheduled report's one post."""
         if self.config.webhook_url is not None:
             # 400 invalid_payload, 403 action_prohibited, 404 no_service, 410
             # channel_is_archived: permanent, as post_json maps every such 4xx.

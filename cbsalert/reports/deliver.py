@@ -36,9 +36,8 @@ def _slack(notifier: Notifier, content: ReportContent, report: ReportConfig) -> 
 
     assert isinstance(notifier, SlackNotifier)
     # The notifier's one post: the webhook or chat.postMessage, with its retries and error
-    # mapping. (Private in notify/slack.py, whose layout is being reworked elsewhere: to
-    # be made public there, as EmailNotifier.deliver and WebhookNotifier.post are.)
-    notifier._post(report_render.slack(content))
+    # mapping, as EmailNotifier.deliver and WebhookNotifier.post are for theirs.
+    notifier.post(report_render.slack(content))
 
 
 def _webhook(notifier: Notifier, content: ReportContent, report: ReportConfig) -> None:
