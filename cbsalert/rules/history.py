@@ -56,24 +56,15 @@ class HistoryRule(RuleBase):
     def today(self, snap: UserSnapshot) -> dict[SetKey, list[JobResult]]:
         return finished_by_set(snap, self, frozenset(self.running_statuses))
 
-    def as_history(
-        self, snap: UserSnapshot, result: JobResult, fields: dict[str, Any]
-    ) -> HistoryJob:
-        """A finished job of the day in the form its history has, so both read alike. Its
-        times are the aware ones of ``job_fields`` (a run time across a DST change is
-        right); its outcome is only "ok" or "failed" (these kinds read ``ok_statuses``)."""
-        report = result.report
-        assert report is not None  # finished_by_set gives only jobs with a report
-        return HistoryJob(
-            login=snap.login, backup_set_id=result.job.backup_set_id,
-            destination_id=result.destination_id, day=snap.day,
-            outcome="ok" if report.status in self.ok_statuses else "failed",
-            job_id=result.job.id, mode=result.job.mode, status=report.status,
-            start_time=fields["start_time"], end_time=fields["end_time"],
-            new_files=report.new_files, updated_files=report.updated_files,
-            deleted_files=report.deleted_files, new_size=report.new_files_size,
-            updated_size=report.updated_files_size, deleted_size=report.deleted_files_size,
-        )  # fmt: skip
+    def as_history(self, snap: UserSnapshot, result: JobResult) -> HistoryJob:
+        """A finished job of the day in the form its history has, so both read alike: the
+        row a check writes (``historyrows.job_row``), judged by this rule's ``ok_statuses``
+        ("ok" or "failed": these kinds read nothing else)."""
+        from cbsalert.historyrows import Verdicts, job_row  # it reads the rules' config
+
+        return job_row(
+            snap, result, Verdicts(frozenset(self.ok_statuses), frozenset(), frozenset())
+        )
 
     def past(self, snap: UserSnapshot, key: SetKey) -> list[HistoryJob]:
         """The set's succeeded jobs within ``history_days`` before the day, oldest first
@@ -145,7 +136,7 @@ class NoChangeRule(HistoryRule):
             if not good:  # no backup day: backup_status speaks of failed jobs
                 continue
             fields = [self.job_fields(snap, r) for r in good]
-            jobs = [self.as_history(snap, r, f) for r, f in zip(good, fields, strict=True)]
+            jobs = [self.as_history(snap, r) for r in good]
             last, label = fields[-1], set_label(fields[-1], quote=True)
             state = _day_state(jobs)
             if state == "changed":

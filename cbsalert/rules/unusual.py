@@ -63,7 +63,7 @@ class _JobWindowRule(HistoryRule):
         skipped: list[NotJudged] = []
         for key, results in self.today(snap).items():
             fields = [self.job_fields(snap, r) for r in results]
-            jobs = [self.as_history(snap, r, f) for r, f in zip(results, fields, strict=True)]
+            jobs = [self.as_history(snap, r) for r in results]
             values = [self.value(j) for j in jobs]
             base = self._baseline(snap, key)
             name = fields[-1]["backup_set_name"]
