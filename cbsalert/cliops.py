@@ -58,7 +58,7 @@ def silence(
     ] = None,
 ) -> None:
     """Silence matching alerts until a time: still tracked, nothing sent."""
-    from cbsalert.rules import META_RULE_ID, UNCHECKED_RULE_ID
+    from cbsalert.rules.builtin import builtin_rules
     from cbsalert.scope import matches
     from cbsalert.state import open_store
 
@@ -71,7 +71,7 @@ def silence(
         end = end.replace(tzinfo=config.zone)
     if end <= datetime.now(UTC):
         raise UsageError(f"--until {until} is in the past")
-    rule_ids = [r.id for r in config.rules] + [META_RULE_ID, UNCHECKED_RULE_ID]
+    rule_ids = [r.id for r in (*config.rules, *builtin_rules(config))]
     if not any(matches(rule, rule_id) for rule_id in rule_ids):
         raise UsageError(f"--rule {rule!r} matches no rule (rule ids: {', '.join(rule_ids)})")
     with closing(open_store(config.state, auto_upgrade=True, secrets=config.secrets())) as store:

@@ -89,6 +89,7 @@ def test_a_silence_for_a_rule_that_does_not_exist_is_refused_listing_the_rule_id
     assert "backup-fialed" in result.stderr and "backup-failed" in result.stderr
     assert "cbsalert-cbs-unreachable" in result.stderr  # built-in rules can be silenced too
     assert "cbsalert-user-unchecked" in result.stderr
+    assert "cbsalert-selection-unresolved" in result.stderr  # its messages offer a silence line
     assert "No silences." in invoke("silences", "-c", str(checked)).stdout
 
 
